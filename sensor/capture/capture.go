@@ -6,8 +6,6 @@ package capture
 import (
 	"errors"
 	"time"
-
-	"github.com/google/gopacket/layers"
 )
 
 // Info describes one captured packet.
@@ -17,11 +15,30 @@ type Info struct {
 	// packet was on the wire. CaptureLength < Length means snaplen cut it.
 	CaptureLength int
 	Length        int
-	LinkType      layers.LinkType
+	LinkType      LinkType
 	// Interface is the index of the interface within the source (pcapng
 	// interface id, or the position in the configured interface list).
 	Interface int
 }
+
+// LinkType is a capture's link-layer header type, as registered by
+// tcpdump.org (LINKTYPE_*). gopacket's LinkType is a byte and cannot hold
+// newer types such as Linux cooked v2 (276), so the sensor keeps its own.
+type LinkType uint16
+
+// Link types the decoder understands.
+const (
+	LinkNull      LinkType = 0   // BSD loopback, host-order address family
+	LinkEthernet  LinkType = 1   // Ethernet
+	LinkRaw       LinkType = 101 // raw IPv4 or IPv6
+	LinkRawBSD    LinkType = 12  // raw IP on OpenBSD and others (DLT_RAW)
+	LinkRawBSD14  LinkType = 14  // raw IP on some BSDs
+	LinkLoop      LinkType = 108 // OpenBSD loopback, network-order family
+	LinkLinuxSLL  LinkType = 113 // Linux cooked capture v1
+	LinkIPv4      LinkType = 228
+	LinkIPv6      LinkType = 229
+	LinkLinuxSLL2 LinkType = 276 // Linux cooked capture v2
+)
 
 // Source yields packets in capture order.
 type Source interface {
