@@ -1,0 +1,310 @@
+//go:build ignore
+
+// tls.c: uprobes on OpenSSL's SSL_read/SSL_write (and the _ex variants) that
+// copy the plaintext into a ring buffer, tied to the connection's socket.
+//
+// The SSL* is the per-process connection key. Its socket fd is learnt from
+// the first read/write-family syscall the same thread makes while inside an
+// SSL call (syscall tracepoints), and remembered per SSL* so that calls served
+// from OpenSSL's buffer, which make no syscall, still carry it. User space
+// turns pid+fd into addresses through /proc.
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "apitap.h"
+
+char __license[] SEC("license") = "Dual BSD/GPL";
+
+/* Arguments of an SSL call in flight, keyed by pid_tgid. */
+struct ssl_args {
+    __u64 ssl;
+    __u64 buf;
+    __u64 len_ptr; /* size_t* of the _ex variants, 0 otherwise */
+    __s32 fd;
+    __u32 dir;
+};
+
+struct ssl_key {
+    __u64 ssl;
+    __u32 pid;
+    __u32 pad;
+};
+
+struct ssl_conn {
+    __s32 fd;
+    __u32 lost_write; /* whole calls lost since the last record, in bytes */
+    __u32 lost_read;
+    __u32 pad;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u64);
+    __type(value, struct ssl_args);
+} active SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 65536);
+    __type(key, struct ssl_key);
+    __type(value, struct ssl_conn);
+} conns SEC(".maps");
+
+/* Size is set from user space (TLSConfig.RingBytes) before loading. */
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 8 << 20);
+} tls_ring SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 64 << 10);
+} exec_ring SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, TSTAT_MAX);
+    __type(key, __u32);
+    __type(value, __u64);
+} tls_stats SEC(".maps");
+
+struct tls_scratch {
+    struct tls_event hdr;
+    __u8 data[TLS_PART_MAX];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct tls_scratch);
+} tls_scratch_map SEC(".maps");
+
+const struct tls_event *unused_tls_event __attribute__((unused));
+const struct exec_event *unused_exec_event __attribute__((unused));
+
+static __always_inline void tcount(__u32 idx, __u64 n) {
+    __u64 *v = bpf_map_lookup_elem(&tls_stats, &idx);
+    if (v)
+        *v += n;
+}
+
+static __always_inline int enter(__u64 ssl, __u64 buf, __u64 len_ptr, __u32 dir) {
+    __u64 id = bpf_get_current_pid_tgid();
+    struct ssl_args a = {.ssl = ssl, .buf = buf, .len_ptr = len_ptr, .fd = -1, .dir = dir};
+    /* BPF_NOEXIST: an SSL call nested in another on the same thread (a
+     * library wrapping OpenSSL) keeps the outer call's arguments. */
+    bpf_map_update_elem(&active, &id, &a, BPF_NOEXIST);
+    return 0;
+}
+
+static __always_inline int leave(long ret, int is_ex) {
+    __u64 id = bpf_get_current_pid_tgid();
+    struct ssl_args *a = bpf_map_lookup_elem(&active, &id);
+    if (!a)
+        return 0;
+    struct ssl_args args = *a;
+    bpf_map_delete_elem(&active, &id);
+
+    __u64 n = 0;
+    if (is_ex) {
+        if (ret != 1 || !args.len_ptr)
+            return 0;
+        if (bpf_probe_read_user(&n, sizeof(n), (void *)args.len_ptr) < 0)
+            return 0;
+    } else {
+        if (ret <= 0)
+            return 0;
+        n = ret;
+    }
+    if (n == 0 || n > 0x7fffffff)
+        return 0;
+    tcount(TSTAT_CALLS, 1);
+
+    __u32 pid = id >> 32;
+    struct ssl_key ck = {.ssl = args.ssl, .pid = pid};
+    struct ssl_conn *conn = bpf_map_lookup_elem(&conns, &ck);
+    if (!conn) {
+        struct ssl_conn fresh = {.fd = -1};
+        bpf_map_update_elem(&conns, &ck, &fresh, BPF_ANY);
+        conn = bpf_map_lookup_elem(&conns, &ck);
+        if (!conn)
+            return 0;
+    }
+    if (args.fd >= 0)
+        conn->fd = args.fd;
+    if (conn->fd < 0)
+        tcount(TSTAT_NO_FD, 1);
+
+    __u32 zero = 0;
+    struct tls_scratch *sc = bpf_map_lookup_elem(&tls_scratch_map, &zero);
+    if (!sc)
+        return 0;
+    sc->hdr.ts_boot_ns = bpf_ktime_get_boot_ns();
+    sc->hdr.cgroup_id = bpf_get_current_cgroup_id();
+    sc->hdr.ssl = args.ssl;
+    sc->hdr.call_seq = sc->hdr.ts_boot_ns;
+    sc->hdr.pid = pid;
+    sc->hdr.tid = (__u32)id;
+    sc->hdr.fd = conn->fd;
+    sc->hdr.total_len = n;
+    sc->hdr.dir = args.dir;
+    bpf_get_current_comm(&sc->hdr.comm, sizeof(sc->hdr.comm));
+    __u32 *lostp = args.dir == TLS_WRITE ? &conn->lost_write : &conn->lost_read;
+    sc->hdr.lost = *lostp;
+
+    int emitted = 0;
+    for (__u32 i = 0; i < TLS_PARTS_MAX; i++) {
+        __u64 off = (__u64)i * TLS_PART_MAX;
+        if (off >= n)
+            break;
+        __u64 part = n - off;
+        if (part > TLS_PART_MAX)
+            part = TLS_PART_MAX;
+        sc->hdr.offset = off;
+        sc->hdr.len = part;
+        sc->hdr.last = off + part >= n;
+        if (bpf_probe_read_user(sc->data, part, (void *)(args.buf + off)) < 0) {
+            /* Unreadable user memory (paged out): report as lost bytes. */
+            sc->hdr.len = 0;
+            part = 0;
+        }
+        if (bpf_ringbuf_output(&tls_ring, sc, sizeof(sc->hdr) + part, 0) < 0) {
+            tcount(TSTAT_RING_DROP, 1);
+            continue;
+        }
+        tcount(TSTAT_PARTS, 1);
+        if (!emitted) {
+            emitted = 1;
+            *lostp = 0;
+            sc->hdr.lost = 0;
+        }
+    }
+    if (n > (__u64)TLS_PARTS_MAX * TLS_PART_MAX)
+        tcount(TSTAT_LOST_BYTES, n - (__u64)TLS_PARTS_MAX * TLS_PART_MAX);
+    if (!emitted) {
+        /* Nothing of this call reached user space: carry its size to the
+         * connection's next record so the consumer learns of the gap. */
+        __sync_fetch_and_add(lostp, (__u32)n);
+        tcount(TSTAT_LOST_BYTES, n);
+    }
+    return 0;
+}
+
+SEC("uprobe/SSL_write")
+int BPF_KPROBE(ssl_write, void *ssl, const void *buf, int num) {
+    return enter((__u64)ssl, (__u64)buf, 0, TLS_WRITE);
+}
+
+SEC("uretprobe/SSL_write")
+int BPF_KRETPROBE(ssl_write_ret, int ret) {
+    return leave(ret, 0);
+}
+
+SEC("uprobe/SSL_read")
+int BPF_KPROBE(ssl_read, void *ssl, void *buf, int num) {
+    return enter((__u64)ssl, (__u64)buf, 0, TLS_READ);
+}
+
+SEC("uretprobe/SSL_read")
+int BPF_KRETPROBE(ssl_read_ret, int ret) {
+    return leave(ret, 0);
+}
+
+SEC("uprobe/SSL_write_ex")
+int BPF_KPROBE(ssl_write_ex, void *ssl, const void *buf, __u64 num, __u64 *written) {
+    return enter((__u64)ssl, (__u64)buf, (__u64)written, TLS_WRITE);
+}
+
+SEC("uretprobe/SSL_write_ex")
+int BPF_KRETPROBE(ssl_write_ex_ret, int ret) {
+    return leave(ret, 1);
+}
+
+SEC("uprobe/SSL_read_ex")
+int BPF_KPROBE(ssl_read_ex, void *ssl, void *buf, __u64 num, __u64 *readbytes) {
+    return enter((__u64)ssl, (__u64)buf, (__u64)readbytes, TLS_READ);
+}
+
+SEC("uretprobe/SSL_read_ex")
+int BPF_KRETPROBE(ssl_read_ex_ret, int ret) {
+    return leave(ret, 1);
+}
+
+/* Layout shared by every syscalls/sys_enter_* tracepoint: the common header,
+ * the syscall number, then the arguments as 8-byte slots. Using the format
+ * rather than pt_regs keeps this independent of the architecture. */
+struct sys_enter_ctx {
+    __u64 common;
+    __s32 nr;
+    __u32 pad;
+    __u64 args[6];
+};
+
+static __always_inline int note_fd(struct sys_enter_ctx *ctx) {
+    __u64 id = bpf_get_current_pid_tgid();
+    struct ssl_args *a = bpf_map_lookup_elem(&active, &id);
+    if (!a || a->fd >= 0)
+        return 0;
+    a->fd = (__s32)ctx->args[0];
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int enter_write(struct sys_enter_ctx *ctx) {
+    return note_fd(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int enter_read(struct sys_enter_ctx *ctx) {
+    return note_fd(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int enter_sendto(struct sys_enter_ctx *ctx) {
+    return note_fd(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int enter_recvfrom(struct sys_enter_ctx *ctx) {
+    return note_fd(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int enter_writev(struct sys_enter_ctx *ctx) {
+    return note_fd(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_readv")
+int enter_readv(struct sys_enter_ctx *ctx) {
+    return note_fd(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int enter_sendmsg(struct sys_enter_ctx *ctx) {
+    return note_fd(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int enter_recvmsg(struct sys_enter_ctx *ctx) {
+    return note_fd(ctx);
+}
+
+/* A process image was replaced: user space rescans its mappings for TLS
+ * libraries that are not probed yet. BTF tracepoint, no tracefs needed. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
+    struct exec_event *e = bpf_ringbuf_reserve(&exec_ring, sizeof(*e), 0);
+    if (!e) {
+        tcount(TSTAT_EXEC_DROP, 1);
+        return 0;
+    }
+    e->pid = BPF_CORE_READ(p, tgid);
+    e->pad = 0;
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}
