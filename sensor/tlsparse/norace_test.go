@@ -1,0 +1,5 @@
+//go:build !race
+
+package tlsparse
+
+const raceEnabled = false
