@@ -1,0 +1,342 @@
+package template
+
+// Kind is what a path segment looks like.
+type Kind uint8
+
+// Segment kinds. KindLiteral segments stay in the template as they are;
+// every other kind becomes a parameter of the type Kind.String names.
+const (
+	KindLiteral  Kind = iota
+	KindInteger       // 4711
+	KindUUID          // 8-4-4-4-12 hex, any version, or 32 plain hex
+	KindObjectID      // 24 hex (MongoDB ObjectId)
+	KindHex           // other hex ids of 8+ chars
+	KindToken         // ULID, KSUID, prefixed ids, other high-entropy strings
+	KindJWT           // header.payload.signature with a JSON header
+	KindEmail         // someone@example.com
+	KindPhone         // +4930123456
+	KindCard          // a Luhn-valid payment card number
+	KindDate          // 2024-01-31 outside a version position
+	KindString        // opaque or encoded text that is not a word
+)
+
+var kindNames = [...]string{
+	KindLiteral: "literal", KindInteger: "integer", KindUUID: "uuid",
+	KindObjectID: "objectid", KindHex: "hex", KindToken: "token", KindJWT: "jwt",
+	KindEmail: "email", KindPhone: "phone", KindCard: "card", KindDate: "date",
+	KindString: "string",
+}
+
+// String returns the parameter type name: "integer", "uuid", ….
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "string"
+}
+
+// Sensitive reports whether a value of this kind is personal or payment
+// data that should not appear in a URL at all.
+func (k Kind) Sensitive() bool { return k == KindEmail || k == KindPhone || k == KindCard }
+
+// Char classes, as a table so that classification is a few lookups per byte.
+const (
+	cDigit = 1 << iota
+	cLower
+	cUpper
+	cHexLetter
+	cB64 // '-' and '_' (base64url)
+)
+
+var class = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = cDigit
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = cLower
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = cUpper
+	}
+	for _, c := range "abcdefABCDEF" {
+		t[c] |= cHexLetter
+	}
+	t['-'], t['_'] = cB64, cB64
+	return t
+}()
+
+// Classify returns the kind of one raw (not percent-decoded) path segment.
+// versionPos says the segment sits where an API version would (first
+// segment, or right after "api" or a version): an ISO date there is a
+// version (/2024-01-01/charges), elsewhere a parameter.
+func Classify(seg string, versionPos bool) Kind {
+	n := len(seg)
+	if n == 0 {
+		return KindLiteral
+	}
+
+	var digits, lower, upper, hexLetters, b64, other, dots, dashes int
+	at := -1
+	for i := 0; i < n; i++ {
+		c := seg[i]
+		k := class[c]
+		switch {
+		case k&cDigit != 0:
+			digits++
+		case k&cLower != 0:
+			lower++
+		case k&cUpper != 0:
+			upper++
+		case k&cB64 != 0:
+			b64++
+			if c == '-' {
+				dashes++
+			}
+		case c == '.':
+			dots++
+		case c == '@':
+			if at < 0 {
+				at = i
+			}
+			other++
+		default:
+			other++
+		}
+		if k&cHexLetter != 0 {
+			hexLetters++
+		}
+	}
+	letters := lower + upper
+
+	// Pure digits: an id, unless it is a card number.
+	if digits == n {
+		if isCard(seg) {
+			return KindCard
+		}
+		return KindInteger
+	}
+	// Phone: +, then digits with optional dashes.
+	if seg[0] == '+' && n >= 9 && digits >= 8 && digits+dashes == n-1 {
+		return KindPhone
+	}
+	if at > 0 || hasEncodedAt(seg) {
+		if isEmail(seg, at) {
+			return KindEmail
+		}
+	}
+	if isDate(seg) {
+		if versionPos {
+			return KindLiteral
+		}
+		return KindDate
+	}
+	if isVersion(seg, digits, dots) {
+		return KindLiteral
+	}
+	if n == 36 && isUUID(seg) {
+		return KindUUID
+	}
+	if digits+hexLetters == n {
+		switch {
+		case n == 32:
+			return KindUUID
+		case n == 24:
+			return KindObjectID
+		case n >= 8 && digits > 0:
+			return KindHex
+		case n >= 12:
+			return KindHex
+		}
+	}
+	if dots == 2 && isJWT(seg) {
+		return KindJWT
+	}
+	// File names stay literal: report.csv, openapi.json.
+	if dots >= 1 && isFileName(seg) {
+		return KindLiteral
+	}
+	if other > 0 || dots > 0 {
+		// Percent-encoding, spaces, colons and the like: not a word.
+		if n > 1 && other > 0 && seg[0] != '$' && seg[0] != ':' {
+			return KindString
+		}
+		if dots > 0 {
+			return KindString
+		}
+		return KindLiteral
+	}
+	// Only letters, digits, '-' and '_' from here on.
+	if digits == 0 {
+		// Words, kebab or snake case, camelCase. Long mixed-case runs with
+		// no separator are random (base62 without digits).
+		if n > 24 && upper > 0 && lower > 0 && b64 == 0 {
+			return KindToken
+		}
+		if n > 40 {
+			return KindString
+		}
+		return KindLiteral
+	}
+	if n >= 26 && (n == 26 || n == 27) && b64 == 0 {
+		return KindToken // ULID (26, Crockford base32), KSUID (27, base62)
+	}
+	if n >= 16 {
+		return KindToken
+	}
+	// Short mixes of letters and digits: "oauth2", "s3", "v1beta1" are names;
+	// "abc123", "a7f9k2" are ids.
+	if digits >= 3 || (digits >= 2 && letters <= 2) {
+		return KindString
+	}
+	return KindLiteral
+}
+
+func isCard(s string) bool {
+	n := len(s)
+	if n < 13 || n > 19 {
+		return false
+	}
+	// Issuer prefixes (Visa, Mastercard, Amex, Discover, JCB, UnionPay, Diners)
+	// keep long snowflake-style ids that merely pass Luhn from being flagged.
+	switch s[0] {
+	case '3', '4', '5', '6', '2':
+	default:
+		return false
+	}
+	sum := 0
+	double := false
+	for i := n - 1; i >= 0; i-- {
+		d := int(s[i] - '0')
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+func hasEncodedAt(s string) bool {
+	for i := 0; i+2 < len(s); i++ {
+		if s[i] == '%' && s[i+1] == '4' && s[i+2] == '0' {
+			return true
+		}
+	}
+	return false
+}
+
+// isEmail wants local@domain.tld with the '@' raw or as %40.
+func isEmail(s string, at int) bool {
+	skip := 1
+	if at < 0 {
+		for i := 0; i+2 < len(s); i++ {
+			if s[i] == '%' && s[i+1] == '4' && s[i+2] == '0' {
+				at, skip = i, 3
+				break
+			}
+		}
+	}
+	if at <= 0 || at+skip >= len(s) {
+		return false
+	}
+	domain := s[at+skip:]
+	dot := -1
+	for i := 0; i < len(domain); i++ {
+		if domain[i] == '.' {
+			dot = i
+		}
+	}
+	return dot > 0 && dot < len(domain)-2
+}
+
+// isDate accepts YYYY-MM-DD with a plausible month and day.
+func isDate(s string) bool {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	for _, i := range [...]int{0, 1, 2, 3, 5, 6, 8, 9} {
+		if class[s[i]]&cDigit == 0 {
+			return false
+		}
+	}
+	m := (s[5]-'0')*10 + s[6] - '0'
+	d := (s[8]-'0')*10 + s[9] - '0'
+	return m >= 1 && m <= 12 && d >= 1 && d <= 31 && (s[0] == '1' || s[0] == '2')
+}
+
+// isVersion accepts v1, V2, v1beta1, v2alpha, 1.2, 1.2.3.
+func isVersion(s string, digits, dots int) bool {
+	if (s[0] == 'v' || s[0] == 'V') && len(s) >= 2 && len(s) <= 12 && class[s[1]]&cDigit != 0 {
+		for i := 2; i < len(s); i++ {
+			if class[s[i]]&(cDigit|cLower) == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	if dots >= 1 && digits+dots == len(s) && len(s) <= 12 && s[0] != '.' &&
+		s[len(s)-1] != '.' {
+		return true
+	}
+	return false
+}
+
+func isUUID(s string) bool {
+	for i := 0; i < 36; i++ {
+		switch i {
+		case 8, 13, 18, 23:
+			if s[i] != '-' {
+				return false
+			}
+		default:
+			if class[s[i]]&(cDigit|cHexLetter) == 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isJWT wants three base64url parts, the first starting with "eyJ" (the
+// encoding of `{"`).
+func isJWT(s string) bool {
+	if len(s) < 20 || s[0] != 'e' || s[1] != 'y' || s[2] != 'J' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '.' && class[c] == 0 && c != '=' {
+			return false
+		}
+	}
+	return true
+}
+
+// isFileName wants name.ext with a short alphabetic extension and a name
+// that is not itself an id.
+func isFileName(s string) bool {
+	dot := -1
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '.' {
+			dot = i
+			break
+		}
+	}
+	if dot <= 0 || len(s)-dot-1 < 1 || len(s)-dot-1 > 5 || len(s) > 64 {
+		return false
+	}
+	for i := dot + 1; i < len(s); i++ {
+		if class[s[i]]&(cLower|cUpper|cDigit) == 0 {
+			return false
+		}
+	}
+	for i := 0; i < dot; i++ {
+		c := s[i]
+		if class[c] == 0 && c != '.' {
+			return false
+		}
+	}
+	return true
+}
