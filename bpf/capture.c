@@ -296,10 +296,15 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 ingress) {
         want = pmax;
         count(STAT_TRUNCATED);
     }
-    __u32 copy = hdr_len + want;
-    if (copy > l3_len)
+    /* 64-bit on purpose: with a 32-bit length clang checks a zero-extended
+     * copy of the register and the verifier loses the bounds on the one
+     * passed to the helper. */
+    __u64 copy = (__u64)hdr_len + want;
+    if (copy > (__u64)l3_len)
         copy = l3_len;
-    if (copy < 1 || copy > PKT_COPY_MAX)
+    if (copy < 1)
+        return ACT_CONTINUE;
+    if (copy > PKT_COPY_MAX)
         return ACT_CONTINUE;
     if (bpf_skb_load_bytes(skb, l2, sc->data, copy) < 0)
         return ACT_CONTINUE;
