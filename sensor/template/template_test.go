@@ -17,10 +17,10 @@ func TestClassify(t *testing.T) {
 		{"9F0C6B1E2C3D4E5F8A9B0C1D2E3F4A5B", false, KindUUID},
 		{"507f1f77bcf86cd799439011", false, KindObjectID},
 		{"deadbeef01", false, KindHex},
-		{"01ARZ3NDEKTSV4RRFFQ69G5FAV", false, KindToken},       // ULID
-		{"0ujsswThIGTUYm2K8FjOOfXtY1K", false, KindToken},      // KSUID
-		{"cus_N8f3kd9QpZx2LmT7", false, KindToken},             // prefixed id
-		{"dGhpcyBpcyBhIHRva2VuIHZhbHVl-_x", false, KindToken},  // base64url
+		{"01ARZ3NDEKTSV4RRFFQ69G5FAV", false, KindToken},      // ULID
+		{"0ujsswThIGTUYm2K8FjOOfXtY1K", false, KindToken},     // KSUID
+		{"cus_N8f3kd9QpZx2LmT7", false, KindToken},            // prefixed id
+		{"dGhpcyBpcyBhIHRva2VuIHZhbHVl-_x", false, KindToken}, // base64url
 		{"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", false, KindJWT},
 		{"alice@example.com", false, KindEmail},
 		{"alice%40example.com", false, KindEmail},
