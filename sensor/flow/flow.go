@@ -55,10 +55,10 @@ func mix(ap netip.AddrPort) uint32 {
 type Reason uint8
 
 const (
-	ReasonClosed  Reason = iota // the flow ended (FIN/RST) and was removed
-	ReasonIdle                  // no packet for the idle timeout
-	ReasonFull                  // pushed out because the table was full
-	ReasonFlush                 // the capture ended
+	ReasonClosed Reason = iota // the flow ended (FIN/RST) and was removed
+	ReasonIdle                 // no packet for the idle timeout
+	ReasonFull                 // pushed out because the table was full
+	ReasonFlush                // the capture ended
 	numReasons
 )
 
