@@ -1,0 +1,69 @@
+# apitap — passive API-traffic sensor. `make help` lists the targets.
+
+GO        ?= go
+CLANG     ?= clang-14
+BIN       := bin/apitap
+DEMO_PCAP := testdata/demo.pcap
+FUZZTIME  ?= 30s
+BENCHOUT  ?= bench.txt
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build bin/apitap.
+	$(GO) build -o $(BIN) ./cmd/apitap
+
+.PHONY: demo
+demo: build ## Run apitap on the bundled capture and print the report.
+	./$(BIN) read -r $(DEMO_PCAP)
+
+.PHONY: test
+test: ## Run every test (root-only and namespace tests run when root).
+	$(GO) test -count=1 ./...
+
+.PHONY: e2e
+e2e: build ## Run the network-namespace lab tests (needs root, nginx, curl, tcpdump).
+	$(GO) test -count=1 -tags e2e -timeout 20m ./scripts/...
+
+.PHONY: bench
+bench: ## Run the benchmarks (count 10) into $(BENCHOUT) for benchstat.
+	$(GO) test -run '^$$' -bench . -benchmem -count 10 ./... | tee $(BENCHOUT)
+
+.PHONY: bench-core
+bench-core: ## Run the whole-pipeline benchmark on the generated 300 MB capture once.
+	$(GO) test -run '^$$' -bench 'BenchmarkPipeline' -benchmem -count 1 -timeout 30m ./sensor/engine
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each.
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+.PHONY: fmt
+fmt: ## Format the Go code.
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: lint
+lint: ## go vet, gofmt check (and staticcheck when installed).
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@if command -v staticcheck >/dev/null; then staticcheck ./...; fi
+
+.PHONY: generate
+generate: ## Regenerate the eBPF objects and bindings (installs clang-14 if missing).
+	@command -v $(CLANG) >/dev/null || apt-get install -y clang-14 llvm libbpf-dev
+	$(GO) generate ./sensor/ebpf/...
+
+.PHONY: verify-generated
+verify-generated: generate ## Fail if the committed eBPF objects differ from a fresh build.
+	git diff --exit-code -- bpf sensor/ebpf
+
+.PHONY: clean
+clean: ## Remove build output.
+	rm -rf bin $(BENCHOUT)
