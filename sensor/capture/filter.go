@@ -210,10 +210,10 @@ type asm struct {
 }
 
 type fixup struct {
-	at         int
-	jumpTo     string // for bpf.Jump
-	ifTrue     string // for bpf.JumpIf; "" means the next instruction
-	ifFalse    string
+	at          int
+	jumpTo      string // for bpf.Jump
+	ifTrue      string // for bpf.JumpIf; "" means the next instruction
+	ifFalse     string
 	conditional bool
 }
 
