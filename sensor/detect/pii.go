@@ -34,6 +34,8 @@ const (
 	genericMinLen     = 16
 	genericMaxLen     = 4096
 	genericMinEntropy = 3.5
+
+	genericMinEntropyHex = 3.0
 )
 
 // validGenericSecret applies the thresholds above.
@@ -61,7 +63,22 @@ func validGenericSecret(v []byte) bool {
 	if looksLikeDate(v) {
 		return false
 	}
+	// Short samples understate entropy, and hex draws from 16 symbols only:
+	// a 40-character hex token measures about 3.6 bits. Hex gets its own,
+	// lower bar, with a length that excludes short hex ids.
+	if isHexString(v) {
+		return len(v) >= 32 && shannon(v) >= genericMinEntropyHex
+	}
 	return shannon(v) >= genericMinEntropy
+}
+
+func isHexString(v []byte) bool {
+	for _, c := range v {
+		if !isDigit(c) && !(c >= 'a' && c <= 'f') && !(c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // validPassword accepts what a login form's password field holds: six or
@@ -214,7 +231,7 @@ var genericTLDs = map[string]bool{
 const ccTLDs = "" +
 	"acadaeafagaialamaoaqarasatauawaxazbabbbdbebfbgbhbibjbmbnbobrbsbtbwbybzcacccdcfcgch" +
 	"cickclcmcncocrcucvcwcxcycz" + "dedjdkdmdodz" + "eceeegereseteu" + "fifjfkfmfofr" +
-	"gagbgdgegfggghgiglgmgngpgqgrgsgtgugwgy" + "hkhmhnhrhthu" + "idieiliminiqirisit" +
+	"gagbgdgegfggghgiglgmgngpgqgrgsgtgugwgy" + "hkhmhnhrhthu" + "idieiliminioiqirisit" +
 	"jejmjojp" + "kekgkhkikmknkpkrkwkykz" + "lalblclilklrlsltlulvly" +
 	"mamcmdmemfmgmhmkmlmmmnmompmqmrmsmtmumvmwmxmymz" + "nancnenfngninlnonpnrnunz" + "om" +
 	"papepfpgphpkplpmpnprpsptpwpy" + "qa" + "rerorsrurw" +

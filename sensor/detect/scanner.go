@@ -449,6 +449,7 @@ func (s *Scanner) authorization(c *scanCtx, v []byte) {
 	c.kind = keySecret
 	sp := indexByte(v, ' ')
 	if sp < 0 {
+		c.kind = keyNone
 		s.scanValue(c, v)
 		if c.found&credentialBits == 0 && validBearer(v) {
 			s.emit(c, ClassBearerToken, 0, len(v), v)
@@ -466,6 +467,9 @@ func (s *Scanner) authorization(c *scanCtx, v []byte) {
 			s.emit(c, ClassBasicAuth, 0, len(tok), tok)
 		}
 	case asciiEqualFold(scheme, "bearer"), asciiEqualFold(scheme, "token"):
+		// Shapes only: an opaque token is a bearer token, not a
+		// generic secret.
+		c.kind = keyNone
 		s.scanValue(c, tok)
 		if c.found&credentialBits == 0 && validBearer(tok) {
 			s.emit(c, ClassBearerToken, 0, len(tok), tok)
