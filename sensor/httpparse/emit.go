@@ -81,8 +81,7 @@ func (h *half) finish() {
 			proto, _ = req.Header("upgrade")
 		}
 		if hasToken(proto, "h2c") {
-			c.h.Event(Event{Kind: EventH2C, Dir: h.dir, Time: h.end, Request: req})
-			c.startH2(h.dir, 0)
+			c.startH2(h.dir, 0, req)
 			c.h2upgraded(req)
 			h.done()
 			return

@@ -172,8 +172,8 @@ func (h *h2conn) reset() {
 
 // startH2 switches direction dir to HTTP/2 frames; preface is the number
 // of client preface bytes still to come. The first switch reports
-// EventH2C.
-func (c *Conn) startH2(dir Dir, preface int) {
+// EventH2C (with req, the request that asked for the upgrade, if any).
+func (c *Conn) startH2(dir Dir, preface int, req *Request) {
 	if c.h2 == nil {
 		c.h2 = &h2conn{c: c, streams: make([]h2stream, c.cfg.maxStreams())}
 		for i := range c.h2.dirs {
@@ -184,7 +184,7 @@ func (c *Conn) startH2(dir Dir, preface int) {
 	}
 	if !c.h2.active {
 		c.h2.active = true
-		c.h.Event(Event{Kind: EventH2C, Dir: dir})
+		c.h.Event(Event{Kind: EventH2C, Dir: dir, Request: req})
 	}
 	c.h2.dirs[dir].prefaceLeft = preface
 	c.half[dir].st = stH2

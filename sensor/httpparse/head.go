@@ -10,7 +10,7 @@ import (
 func (h *half) parseHead(ts time.Time) bool {
 	h.clear()
 	if r := h.parseBlock(); r != ReasonNone {
-		h.loseSync(r)
+		h.rejectHead(r)
 		return false
 	}
 	h.inMsg = true
@@ -176,7 +176,7 @@ func (h *half) parseStartLine(line []byte) Reason {
 		if !h.c.setRole(h.dir, true) {
 			return ReasonBadStartLine
 		}
-		h.c.startH2(h.dir, len(h2Preface)-18)
+		h.c.startH2(h.dir, len(h2Preface)-18, nil)
 		return ReasonNone
 	}
 	if len(ver) != 8 || string(ver[:7]) != "HTTP/1." || !isDigit(ver[7]) {
@@ -319,7 +319,35 @@ func (h *half) startBody() {
 // badHead rejects a message whose framing cannot be trusted.
 func (h *half) badHead(r Reason) {
 	h.inMsg = false
+	h.rejectHead(r)
+}
+
+// rejectHead drops a message whose head did not parse. When its start line
+// did parse, a message surely happened there: the error counts even while
+// resynchronising, and pairing accounts for it (a placeholder for a
+// request, the pending request consumed for a final response).
+func (h *half) rejectHead(r Reason) {
+	isReq, status := h.isReq, h.status
+	if r != ReasonBadStartLine {
+		h.synced = true
+	}
 	h.loseSync(r)
+	if r == ReasonBadStartLine {
+		return
+	}
+	c := h.c
+	switch {
+	case isReq:
+		c.pushLost()
+	case status >= 200:
+		c.respLost = false
+		c.peekPending(h)
+		if req := c.popPending(h); req != nil {
+			c.stats.Unanswered++
+			c.h.Event(Event{Kind: EventNoResponse, Dir: Dir(c.client), Time: h.end, Request: req})
+		}
+		h.pairSeq = 0
+	}
 }
 
 // startDecode decides whether the body prefix is decoded at the end.

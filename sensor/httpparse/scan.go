@@ -76,7 +76,7 @@ func plausible(b []byte, strict bool) (ok, maybe bool) {
 			if i == 0 {
 				return false, false
 			}
-			if strict && knownMethod(b[:i]) == "" {
+			if strict && knownMethod(b[:i]) == "" && string(b[:i]) != "PRI" {
 				return false, false
 			}
 			return true, false
