@@ -1,0 +1,98 @@
+package analysis
+
+import (
+	"bufio"
+	"io"
+	"sync"
+
+	"github.com/apitap/apitap/sensor/engine"
+	"github.com/apitap/apitap/sensor/exchange"
+	"github.com/apitap/apitap/sensor/finding"
+	"github.com/apitap/apitap/sensor/vendor"
+)
+
+// Config wires the analyses. Nil fields switch the matching analysis off.
+type Config struct {
+	// Vendors builds the third-party map.
+	Vendors *vendor.Analyzer
+	// Exchanges, when set, receives one JSON line per exchange.
+	Exchanges io.Writer
+}
+
+// Analyzer is the engine's Emitter for a run: it feeds every analysis and
+// keeps the optional exchange log. It is safe for concurrent use.
+type Analyzer struct {
+	mu  sync.Mutex
+	cfg Config
+	out *bufio.Writer
+	buf []byte
+	err error
+}
+
+// New returns an Analyzer.
+func New(cfg Config) *Analyzer {
+	a := &Analyzer{cfg: cfg}
+	if cfg.Exchanges != nil {
+		a.out = bufio.NewWriterSize(cfg.Exchanges, 256<<10)
+	}
+	return a
+}
+
+// Exchange implements engine.Emitter.
+func (a *Analyzer) Exchange(ex *exchange.Exchange) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.out != nil && a.err == nil {
+		a.buf = ex.AppendJSON(a.buf[:0])
+		a.buf = append(a.buf, '\n')
+		_, a.err = a.out.Write(a.buf)
+	}
+	if a.cfg.Vendors != nil {
+		a.cfg.Vendors.Exchange(ex)
+	}
+}
+
+// Flow implements engine.Emitter.
+func (a *Analyzer) Flow(f *exchange.Flow) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cfg.Vendors != nil {
+		a.cfg.Vendors.Flow(f)
+	}
+}
+
+// DNS implements engine.Emitter.
+func (a *Analyzer) DNS(d *exchange.DNS) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cfg.Vendors != nil {
+		a.cfg.Vendors.DNS(d)
+	}
+}
+
+var _ engine.Emitter = (*Analyzer)(nil)
+
+// Report is what `apitap read` prints: the output contract of
+// `--format json`. Sections are only ever added, never renamed.
+type Report struct {
+	Summary      Summary             `json:"summary"`
+	Endpoints    []any               `json:"endpoints"`
+	ThirdParties []vendor.ThirdParty `json:"third_parties"`
+	Findings     []finding.Finding   `json:"findings"`
+}
+
+// Finish flushes the exchange log and builds the report.
+func (a *Analyzer) Finish(sum *engine.Summary) (*Report, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.out != nil && a.err == nil {
+		a.err = a.out.Flush()
+	}
+	r := &Report{Summary: summarize(sum), Endpoints: []any{}, ThirdParties: []vendor.ThirdParty{},
+		Findings: []finding.Finding{}}
+	if v := a.cfg.Vendors; v != nil {
+		r.ThirdParties = append(r.ThirdParties, v.ThirdParties()...)
+		r.Findings = append(r.Findings, v.Findings()...)
+	}
+	return r, a.err
+}

@@ -1,0 +1,162 @@
+package engine
+
+import (
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/apitap/apitap/sensor/capture"
+	"github.com/apitap/apitap/sensor/exchange"
+	"github.com/apitap/apitap/sensor/internal/corpus"
+)
+
+// collector keeps what the engine emits, as the tests need it.
+type collector struct {
+	exchanges []exchange.Exchange
+	flows     []exchange.Flow
+	dns       []exchange.DNS
+}
+
+func (c *collector) Exchange(ex *exchange.Exchange) { c.exchanges = append(c.exchanges, *ex) }
+func (c *collector) Flow(f *exchange.Flow)          { c.flows = append(c.flows, *f) }
+func (c *collector) DNS(d *exchange.DNS)            { c.dns = append(c.dns, *d) }
+
+func runFile(t testing.TB, path string, workers int) (*collector, *Summary) {
+	src, err := capture.OpenFile(path)
+	if err != nil {
+		t.Fatalf("OpenFile(%s): %v", path, err)
+	}
+	defer src.Close()
+	col := &collector{}
+	var emit Emitter = col
+	if workers > 1 {
+		emit = Locked(col)
+	}
+	sum := Run(src, &Config{}, workers, emit, nil)
+	return col, sum
+}
+
+// reqKey identifies a request for matching: the connection and the target
+// path. tshark's uri is the target as sent; ours splits path and query.
+type reqKey struct {
+	client, server string
+	method, path   string
+}
+
+func truthPath(uri string) string {
+	if i := strings.Index(uri, "://"); i > 0 && !strings.HasPrefix(uri, "/") {
+		rest := uri[i+3:]
+		if j := strings.IndexAny(rest, "/?"); j >= 0 {
+			uri = rest[j:]
+		} else {
+			uri = "/"
+		}
+	}
+	if i := strings.IndexAny(uri, "?#"); i >= 0 {
+		uri = uri[:i]
+	}
+	if uri == "" {
+		uri = "/"
+	}
+	return uri
+}
+
+func normAddr(s string) string {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return s
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String()
+}
+
+// explained lists requests apitap reports that tshark does not, by file,
+// with the reason. Every extra must be listed here.
+var explained = map[string]string{
+	"suricata-verify__http-gap-simple_input.pcap": "tshark stops decoding the connection at " +
+		"the lost segment; apitap resynchronises at the next request line",
+}
+
+// TestCorpusRecall compares the HTTP/1.x requests apitap extracts from
+// every corpus capture with the ones tshark decoded, and the response
+// status where tshark paired one.
+func TestCorpusRecall(t *testing.T) {
+	var totalTruth, totalFound, totalStatus, totalStatusOK, totalExtra int
+	var rows []string
+	for _, f := range corpus.Files(t) {
+		name := filepath.Base(f)
+		truth := corpus.ReadTruth(t, f)
+		col, _ := runFile(t, f, 1)
+		got := map[reqKey][]int{} // key → statuses of our exchanges
+		for _, ex := range col.exchanges {
+			if strings.HasPrefix(ex.Protocol, "h2") {
+				continue // HTTP/2 is compared separately
+			}
+			k := reqKey{normAddr(ex.Client.String()), normAddr(ex.Server.String()), ex.Method, ex.Path}
+			got[k] = append(got[k], ex.Status)
+		}
+		var n, found, withStatus, statusOK int
+		var missing []string
+		for _, tr := range truth {
+			if tr.Kind != "http" {
+				continue
+			}
+			n++
+			k := reqKey{normAddr(tr.Src), normAddr(tr.Dst), tr.Method, truthPath(tr.URI)}
+			st := got[k]
+			if len(st) == 0 {
+				if len(missing) < 3 {
+					missing = append(missing, fmt.Sprintf("frame %d %s %s", tr.Frame, tr.Method, tr.URI))
+				}
+				continue
+			}
+			found++
+			if tr.Status != nil {
+				withStatus++
+				for i, s := range st {
+					if s == *tr.Status {
+						statusOK++
+						st = append(st[:i], st[i+1:]...)
+						break
+					}
+				}
+				if len(st) == len(got[k]) { // no status matched: consume one anyway
+					st = st[1:]
+				}
+			} else {
+				st = st[1:]
+			}
+			got[k] = st
+		}
+		extra := 0
+		for _, st := range got {
+			extra += len(st)
+		}
+		totalTruth += n
+		totalFound += found
+		totalStatus += withStatus
+		totalStatusOK += statusOK
+		totalExtra += extra
+		if n == 0 && extra == 0 {
+			continue
+		}
+		rows = append(rows, fmt.Sprintf("%-66.66s %5d %5d %5d/%-5d %4d %s", name, n, found,
+			statusOK, withStatus, extra, strings.Join(missing, "; ")))
+		if extra > 0 && explained[name] == "" {
+			t.Errorf("%s: %d requests that tshark did not report, with no explanation", name, extra)
+		}
+	}
+	sort.Strings(rows)
+	t.Logf("%-66s %5s %5s %11s %4s %s", "file", "tshark", "found", "status ok", "extra", "first missing")
+	for _, r := range rows {
+		t.Log(r)
+	}
+	recall := float64(totalFound) / float64(totalTruth)
+	t.Logf("requests: %d of %d (recall %.4f); statuses matched: %d of %d; extras: %d",
+		totalFound, totalTruth, recall, totalStatusOK, totalStatus, totalExtra)
+	if recall < 0.995 {
+		t.Errorf("recall %.4f of tshark's HTTP requests; want ≥ 0.995", recall)
+	}
+}

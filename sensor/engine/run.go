@@ -1,0 +1,177 @@
+package engine
+
+import (
+	"errors"
+	"io"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/apitap/apitap/sensor/capture"
+	"github.com/apitap/apitap/sensor/decode"
+	"github.com/apitap/apitap/sensor/exchange"
+	"github.com/apitap/apitap/sensor/flow"
+)
+
+// Summary describes a finished run.
+type Summary struct {
+	Frames     uint64
+	Packets    uint64
+	Truncated  uint64 // packets the capture's snaplen cut short
+	Decode     map[string]uint64
+	First      time.Time
+	Last       time.Time
+	Stats      Stats
+	ReadError  error // the error that ended reading early, if any
+	WorkersRan int
+}
+
+// Progress, when set on Run, is called from the reading goroutine about
+// every 64k packets with the number of frames read so far.
+type Progress func(frames uint64)
+
+// batchSize is how many packets travel together to a worker: large enough
+// to make channel costs vanish, small enough to keep latency and memory low.
+const batchSize = 256
+
+// batch carries decoded packets whose payloads live in arena.
+type batch struct {
+	pkts  []decode.Packet
+	arena []byte
+}
+
+// Run reads src to the end, spreading flows over workers goroutines (1
+// means everything runs on the calling goroutine), and reports to emit.
+// emit must be safe for concurrent use when workers > 1.
+func Run(src capture.Source, cfg *Config, workers int, emit Emitter, progress Progress) *Summary {
+	if workers < 1 {
+		workers = 1
+	}
+	sum := &Summary{WorkersRan: workers}
+	dec := decode.New(0)
+	if workers == 1 {
+		w := NewWorker(cfg, emit)
+		readLoop(src, dec, sum, progress, func(p *decode.Packet) { w.Packet(p) })
+		sum.Stats = *w.Finish()
+	} else {
+		runSharded(src, dec, cfg, workers, emit, sum, progress)
+	}
+	sum.Frames = dec.Stats.Frames
+	sum.Packets = dec.Stats.Packets
+	sum.Truncated = dec.Stats.Truncated
+	sum.Decode = make(map[string]uint64)
+	dec.Stats.Reasons(func(n string, c uint64) { sum.Decode[n] = c })
+	return sum
+}
+
+// readLoop reads and decodes every frame, handing TCP and UDP packets to fn.
+func readLoop(src capture.Source, dec *decode.Decoder, sum *Summary, progress Progress,
+	fn func(*decode.Packet)) {
+	var p decode.Packet
+	for {
+		data, ci, err := src.ReadPacket()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				sum.ReadError = err
+			}
+			return
+		}
+		if sum.First.IsZero() || ci.Timestamp.Before(sum.First) {
+			sum.First = ci.Timestamp
+		}
+		if ci.Timestamp.After(sum.Last) {
+			sum.Last = ci.Timestamp
+		}
+		if dec.Decode(ci.LinkType, data, ci.Timestamp, &p) == decode.OK {
+			fn(&p)
+		}
+		if progress != nil && dec.Stats.Frames&0xffff == 0 {
+			progress(dec.Stats.Frames)
+		}
+	}
+}
+
+func runSharded(src capture.Source, dec *decode.Decoder, cfg *Config, n int, emit Emitter,
+	sum *Summary, progress Progress) {
+	chans := make([]chan *batch, n)
+	free := make(chan *batch, n*8)
+	stats := make([]*Stats, n)
+	var wg sync.WaitGroup
+	for i := range chans {
+		chans[i] = make(chan *batch, 8)
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			w := NewWorker(cfg, emit)
+			for b := range chans[i] {
+				for j := range b.pkts {
+					w.Packet(&b.pkts[j])
+				}
+				b.pkts = b.pkts[:0]
+				b.arena = b.arena[:0]
+				select {
+				case free <- b:
+				default:
+				}
+			}
+			stats[i] = w.Finish()
+		}(i)
+	}
+	pending := make([]*batch, n)
+	get := func() *batch {
+		select {
+		case b := <-free:
+			return b
+		default:
+			return &batch{pkts: make([]decode.Packet, 0, batchSize), arena: make([]byte, 0, 256<<10)}
+		}
+	}
+	readLoop(src, dec, sum, progress, func(p *decode.Packet) {
+		i := int(flow.Hash(netip.AddrPortFrom(p.Src, p.SrcPort),
+			netip.AddrPortFrom(p.Dst, p.DstPort), p.Proto) % uint32(n))
+		b := pending[i]
+		if b == nil {
+			b = get()
+			pending[i] = b
+		}
+		// Copy the payload: the capture buffer is reused by the next read.
+		off := len(b.arena)
+		if cap(b.arena)-off < len(p.Payload) {
+			// The arena is full: ship what we have, start a new batch.
+			chans[i] <- b
+			b = get()
+			pending[i] = b
+			off = 0
+		}
+		b.arena = append(b.arena, p.Payload...)
+		q := *p
+		q.Payload = b.arena[off:len(b.arena):len(b.arena)]
+		b.pkts = append(b.pkts, q)
+		if len(b.pkts) == batchSize {
+			chans[i] <- b
+			pending[i] = nil
+		}
+	})
+	for i, b := range pending {
+		if b != nil && len(b.pkts) > 0 {
+			chans[i] <- b
+		}
+		close(chans[i])
+	}
+	wg.Wait()
+	for _, s := range stats {
+		sum.Stats.Add(s)
+	}
+}
+
+// Locked wraps an Emitter with a mutex so several workers can share it.
+func Locked(e Emitter) Emitter { return &locked{e: e} }
+
+type locked struct {
+	mu sync.Mutex
+	e  Emitter
+}
+
+func (l *locked) Exchange(ex *exchange.Exchange) { l.mu.Lock(); l.e.Exchange(ex); l.mu.Unlock() }
+func (l *locked) Flow(f *exchange.Flow)          { l.mu.Lock(); l.e.Flow(f); l.mu.Unlock() }
+func (l *locked) DNS(d *exchange.DNS)            { l.mu.Lock(); l.e.DNS(d); l.mu.Unlock() }
