@@ -124,6 +124,10 @@ type Opener struct {
 	dcidLen int
 	valid   bool
 	buf     []byte
+	// mask and nonce live here because passing stack arrays to the
+	// cipher interfaces would move them to the heap on every packet.
+	mask  [16]byte
+	nonce [12]byte
 }
 
 // Open decrypts the client Initial packet at the start of b into p. b is
@@ -194,7 +198,7 @@ func (o *Opener) Open(b []byte, p *Packet) error {
 	// Work on a copy: the caller's datagram stays untouched.
 	o.buf = append(o.buf[:0], b[:end]...)
 	pkt := o.buf
-	var mask [16]byte
+	mask := &o.mask
 	o.keys.HP.Encrypt(mask[:], pkt[pnOff+4:pnOff+20])
 	pkt[0] ^= mask[0] & 0x0f // long header: low 4 bits are protected
 	pnLen := int(pkt[0]&3) + 1
@@ -208,8 +212,8 @@ func (o *Opener) Open(b []byte, p *Packet) error {
 	// Nonce: the IV XORed with the packet number, right-aligned (RFC 9001
 	// §5.3). The client's first packets carry small numbers, so the
 	// truncated number is the full one.
-	var nonce [12]byte
-	nonce = o.keys.IV
+	nonce := &o.nonce
+	*nonce = o.keys.IV
 	for i := range 8 {
 		nonce[11-i] ^= byte(pn >> (8 * i))
 	}

@@ -315,3 +315,18 @@ func BenchmarkFeed(b *testing.B) {
 		}
 	}
 }
+
+func TestOpenAllocs(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("allocation counts are only meaningful without -race and -short")
+	}
+	pkt := rfcPacket(t)
+	var (
+		o Opener
+		p Packet
+	)
+	o.Open(pkt, &p) // derive the keys and grow the buffer once
+	if n := testing.AllocsPerRun(50, func() { o.Open(pkt, &p) }); n != 0 {
+		t.Errorf("Open allocs = %v; want 0 once the keys are cached", n)
+	}
+}
