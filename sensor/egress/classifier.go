@@ -99,8 +99,10 @@ func (c *Classifier) InternalName(host string) bool {
 	if host == "" {
 		return false
 	}
-	if ip, err := netip.ParseAddr(host); err == nil {
-		return c.Local(ip)
+	if mayBeIP(host) {
+		if ip, err := netip.ParseAddr(host); err == nil {
+			return c.Local(ip)
+		}
 	}
 	if !strings.Contains(host, ".") {
 		return true
@@ -115,4 +117,19 @@ func (c *Classifier) InternalName(host string) bool {
 		}
 		s = s[i+1:]
 	}
+}
+
+// mayBeIP is a cheap pre-check before netip.ParseAddr, whose error for an
+// ordinary name costs an allocation: IPv4 literals are digits and dots,
+// IPv6 literals contain a colon, and no host name contains a colon.
+func mayBeIP(host string) bool {
+	if strings.IndexByte(host, ':') >= 0 {
+		return true
+	}
+	for i := 0; i < len(host); i++ {
+		if (host[i] < '0' || host[i] > '9') && host[i] != '.' {
+			return false
+		}
+	}
+	return true
 }

@@ -22,8 +22,10 @@ func Registrable(host string) string {
 	if host == "" {
 		return ""
 	}
-	if ip, err := netip.ParseAddr(host); err == nil {
-		return ip.Unmap().String()
+	if mayBeIP(host) {
+		if ip, err := netip.ParseAddr(host); err == nil {
+			return ip.Unmap().String()
+		}
 	}
 	if !strings.Contains(host, ".") {
 		return host
