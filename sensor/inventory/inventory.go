@@ -1,0 +1,529 @@
+package inventory
+
+import (
+	"net/netip"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apitap/apitap/sensor/exchange"
+	"github.com/apitap/apitap/sensor/finding"
+	"github.com/apitap/apitap/sensor/spec"
+	"github.com/apitap/apitap/sensor/template"
+)
+
+// Stats counts what the inventory could not keep.
+type Stats struct {
+	DroppedEndpoints int64 // exchanges for new endpoints past MaxEndpoints
+	DroppedEvents    int64 // events past MaxEvents
+}
+
+// Inventory accumulates endpoints. It is not safe for concurrent use.
+type Inventory struct {
+	cfg      Config
+	specs    *spec.Set
+	tp       *template.Templater
+	services map[serviceKey]*service
+	count    int // endpoints over all services
+	events   []Event
+	stats    Stats
+	scratch  []string
+}
+
+type serviceKey struct {
+	server netip.AddrPort
+	host   string // Host header, or the server IP
+}
+
+// service is the state of one server address and Host.
+type service struct {
+	key       serviceKey
+	name      string        // server host:port
+	doc       *spec.Service // nil when no spec covers it
+	collapser *template.Collapser
+	endpoints map[epKey]*endpoint
+	// aliases maps the id of an absorbed endpoint to the one it merged into.
+	aliases map[string]string
+}
+
+type epKey struct{ method, template string }
+
+// endpoint is an Endpoint plus what is needed to keep it up to date.
+type endpoint struct {
+	Endpoint
+	fromSpec   bool
+	op         *spec.Operation
+	statuses   map[int]int64
+	clients    map[netip.Addr]struct{}
+	nonClient  bool // a non-4xx response was seen
+	deprecHdr  bool // a response carried Deprecation or Sunset
+	reqSamples int
+	rspSamples int
+	drift      map[string]bool
+}
+
+// New returns an empty inventory. specs may be nil.
+func New(cfg Config, specs *spec.Set) *Inventory {
+	return &Inventory{cfg: cfg, specs: specs, tp: template.NewTemplater(),
+		services: map[serviceKey]*service{}}
+}
+
+// Stats returns the drop counters.
+func (inv *Inventory) Stats() Stats { return inv.stats }
+
+// Add folds one exchange into the inventory. It keeps no reference to ex or
+// its slices.
+func (inv *Inventory) Add(ex *exchange.Exchange) {
+	if ex.Method == "" {
+		return
+	}
+	svc := inv.service(ex)
+	var router *template.Router
+	if svc.doc != nil {
+		router = svc.doc.Router
+	}
+	shape := inv.tp.Template(ex.Path, router)
+	tmpl := shape.Template
+	if !shape.FromSpec {
+		tmpl = svc.collapser.Apply(tmpl)
+	}
+
+	ep := svc.endpoints[epKey{ex.Method, tmpl}]
+	if ep == nil {
+		if inv.count >= inv.cfg.maxEndpoints() {
+			inv.stats.DroppedEndpoints++
+			return
+		}
+		ep = inv.create(svc, ex, shape, tmpl)
+		inv.update(svc, ep, ex)
+		// The new template may complete a group of siblings; merge after the
+		// update so the merge event counts this request too.
+		if !shape.FromSpec {
+			if r := svc.collapser.Observe(tmpl, svc.hits); r != nil {
+				inv.merge(svc, ex.End, r.Template())
+			}
+		}
+		return
+	}
+	inv.update(svc, ep, ex)
+}
+
+// service finds or creates the state of ex's service.
+func (inv *Inventory) service(ex *exchange.Exchange) *service {
+	host := ex.Host
+	if host == "" {
+		host = ex.Server.Addr().String()
+	}
+	return inv.serviceFor(ex.Server, host, ex.Direction == exchange.DirOutbound)
+}
+
+// serviceFor finds or creates a service. outbound services are never
+// covered by specs without absolute servers: such a spec describes this
+// host's own services, not the remote ones it calls.
+func (inv *Inventory) serviceFor(server netip.AddrPort, host string, outbound bool) *service {
+	// Keyed by the address itself: formatting it would allocate per call.
+	k := serviceKey{server: server, host: host}
+	if s := inv.services[k]; s != nil {
+		return s
+	}
+	s := &service{key: k, name: server.String(), endpoints: map[epKey]*endpoint{},
+		aliases: map[string]string{}}
+	doc := inv.specs.For(host, server.Addr().String(), server.Port())
+	if doc != nil && !(outbound && !anyAbsolute(doc)) {
+		s.doc = doc
+	}
+	var router *template.Router
+	if s.doc != nil {
+		router = s.doc.Router
+	}
+	s.collapser = template.NewCollapser(inv.cfg.Collapse, router)
+	inv.services[k] = s
+	return s
+}
+
+func anyAbsolute(doc *spec.Service) bool {
+	for _, sp := range doc.Specs {
+		if sp.Absolute() {
+			return true
+		}
+	}
+	return false
+}
+
+// hits reports requests so far for a template, over all methods.
+func (s *service) hits(tmpl string) int64 {
+	var n int64
+	for k, ep := range s.endpoints {
+		if k.template == tmpl {
+			n += ep.Requests
+		}
+	}
+	return n
+}
+
+// endpointID derives the stable id of an endpoint.
+func endpointID(service, host, method, tmpl string) string {
+	return finding.UID("endpoint", service, host, method, tmpl)
+}
+
+func (inv *Inventory) create(svc *service, ex *exchange.Exchange, shape *template.Shape,
+	tmpl string) *endpoint {
+	ep := &endpoint{
+		Endpoint: Endpoint{
+			ID:       endpointID(svc.name, svc.key.host, ex.Method, tmpl),
+			Service:  svc.name,
+			Host:     svc.key.host,
+			Method:   ex.Method,
+			Path:     examplePath(ex.Path, shape),
+			Template: tmpl,
+			Params:   map[string]string{},
+		},
+		fromSpec: shape.FromSpec,
+		statuses: map[int]int64{},
+		clients:  map[netip.Addr]struct{}{},
+		drift:    map[string]bool{},
+	}
+	if tmpl == shape.Template {
+		for _, p := range shape.Params {
+			ep.Params[p.Name] = p.Type
+		}
+	} else {
+		inv.paramsFromTemplate(ep, shape)
+	}
+	if svc.doc != nil {
+		ep.op = svc.doc.Operation(ex.Method, tmpl)
+	}
+	svc.endpoints[epKey{ex.Method, tmpl}] = ep
+	inv.count++
+	inv.emit(Event{Kind: EventCreate, Time: ex.End}, ep, svc)
+	return ep
+}
+
+// paramsFromTemplate fills Params for a collapsed template: typed
+// parameters keep their type, collapsed ones are strings.
+func (inv *Inventory) paramsFromTemplate(ep *endpoint, shape *template.Shape) {
+	typed := map[string]string{}
+	if shape != nil {
+		for _, p := range shape.Params {
+			typed[p.Name] = p.Type
+		}
+	}
+	for _, seg := range template.Segments(ep.Template) {
+		if !template.IsParam(seg) {
+			continue
+		}
+		name := strings.Trim(seg, "{}")
+		if t, ok := typed[name]; ok {
+			ep.Params[name] = t
+		} else if _, ok := ep.Params[name]; !ok {
+			ep.Params[name] = "string"
+		}
+	}
+}
+
+// update folds ex into ep.
+func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) {
+	var changed []string
+	ep.Requests++
+	if ep.FirstSeen.IsZero() || ex.Start.Before(ep.FirstSeen) {
+		ep.FirstSeen = ex.Start
+	}
+	if ex.End.After(ep.LastSeen) {
+		ep.LastSeen = ex.End
+	}
+	if _, ok := ep.statuses[ex.Status]; !ok {
+		changed = append(changed, "status "+strconv.Itoa(ex.Status))
+	}
+	ep.statuses[ex.Status]++
+	if ex.Status != 0 && (ex.Status < 400 || ex.Status >= 500) {
+		ep.nonClient = true
+	}
+	if len(ep.clients) < inv.cfg.maxClients() {
+		ep.clients[ex.Client.Addr()] = struct{}{}
+	} else if _, ok := ep.clients[ex.Client.Addr()]; !ok {
+		ep.ClientsCapped = true
+	}
+	ep.Direction = ex.Direction.String()
+
+	if add(&ep.ContentTypes.Request, ex.Request.ContentType, 16) {
+		changed = append(changed, "request content type")
+	}
+	if ex.Status != 0 && add(&ep.ContentTypes.Response, ex.Response.ContentType, 16) {
+		changed = append(changed, "response content type")
+	}
+	for _, k := range ex.QueryKeys {
+		if add(&ep.QueryParams, k, inv.cfg.maxQueryParams()) {
+			changed = append(changed, "query param")
+		}
+	}
+	inv.scratch = authSchemes(ex, inv.scratch[:0])
+	for _, a := range inv.scratch {
+		if add(&ep.Auth, a, 16) {
+			changed = append(changed, "auth "+a)
+		}
+	}
+
+	if !ep.deprecHdr {
+		if _, ok := ex.Response.Header("deprecation"); ok {
+			ep.deprecHdr = true
+		} else if _, ok := ex.Response.Header("sunset"); ok {
+			ep.deprecHdr = true
+		}
+		if ep.deprecHdr {
+			changed = append(changed, "deprecation header")
+		}
+	}
+
+	// Field names from sampled JSON bodies.
+	if ep.reqSamples < inv.cfg.fieldSamples() && len(ex.Request.Body) > 0 &&
+		isJSON(ex.Request.ContentType) {
+		ep.reqSamples++
+		if ep.RequestFields == nil {
+			ep.RequestFields = map[string]string{}
+		}
+		jsonFields(ex.Request.Body, ep.RequestFields, inv.cfg.maxDepth(), inv.cfg.maxFields())
+	}
+	if ep.rspSamples < inv.cfg.fieldSamples() && len(ex.Response.Body) > 0 &&
+		isJSON(ex.Response.ContentType) {
+		ep.rspSamples++
+		if ep.ResponseFields == nil {
+			ep.ResponseFields = map[string]string{}
+		}
+		jsonFields(ex.Response.Body, ep.ResponseFields, inv.cfg.maxDepth(), inv.cfg.maxFields())
+	}
+
+	if ep.op != nil {
+		if inv.checkDrift(ep, ex) {
+			changed = append(changed, "drift")
+		}
+	}
+	if len(changed) > 0 && ep.Requests > 1 {
+		inv.emit(Event{Kind: EventUpdate, Time: ex.End, Reason: strings.Join(changed, ", ")},
+			ep, svc)
+	}
+}
+
+// checkDrift compares ex with the documented operation and reports whether
+// a new kind of drift appeared.
+func (inv *Inventory) checkDrift(ep *endpoint, ex *exchange.Exchange) bool {
+	op := ep.op
+	added := false
+	note := func(s string) {
+		if !ep.drift[s] && len(ep.drift) < 64 {
+			ep.drift[s] = true
+			added = true
+		}
+	}
+	for _, k := range ex.QueryKeys {
+		if !op.DocumentsQuery(k) {
+			note("undocumented query parameter: " + k)
+		}
+	}
+	if ex.Status != 0 && !op.DocumentsStatus(ex.Status) {
+		note("undocumented status: " + strconv.Itoa(ex.Status))
+	}
+	if ex.Status != 0 && ex.Response.ContentType != "" && ex.Response.Bytes > 0 &&
+		!op.DocumentsResponseType(ex.Response.ContentType) {
+		note("undocumented response content type: " + ex.Response.ContentType)
+	}
+	if ex.Request.ContentType != "" && ex.Request.Bytes > 0 &&
+		!op.DocumentsRequestType(ex.Request.ContentType) {
+		note("undocumented request content type: " + ex.Request.ContentType)
+	}
+	if op.AuthRequired && slices.Contains(inv.scratch, "none") {
+		note("missing auth: the spec requires authentication")
+	}
+	return added
+}
+
+// add appends s to a set kept as a sorted slice, up to max entries, and
+// reports whether it was new.
+func add(list *[]string, s string, max int) bool {
+	if s == "" {
+		return false
+	}
+	i, found := slices.BinarySearch(*list, s)
+	if found || len(*list) >= max {
+		return false
+	}
+	*list = slices.Insert(*list, i, s)
+	return true
+}
+
+// merge folds every endpoint of svc that the collapse rule now covers into
+// the endpoint of the collapsed template, and emits one merge event per
+// resulting endpoint.
+func (inv *Inventory) merge(svc *service, at time.Time, _ string) {
+	type target struct {
+		ep       *endpoint
+		absorbed []string
+	}
+	targets := map[epKey]*target{}
+	for k, ep := range svc.endpoints {
+		if ep.fromSpec {
+			continue
+		}
+		nt := svc.collapser.Apply(k.template)
+		if nt == k.template {
+			continue
+		}
+		nk := epKey{k.method, nt}
+		tg := targets[nk]
+		if tg == nil {
+			dst := svc.endpoints[nk]
+			if dst == nil {
+				dst = &endpoint{
+					Endpoint: Endpoint{
+						ID:      endpointID(svc.name, svc.key.host, k.method, nt),
+						Service: svc.name, Host: svc.key.host, Method: k.method,
+						Path: ep.Path, Template: nt, Params: map[string]string{},
+					},
+					statuses: map[int]int64{}, clients: map[netip.Addr]struct{}{},
+					drift: map[string]bool{},
+				}
+				for name, typ := range ep.Params {
+					dst.Params[name] = typ
+				}
+				inv.paramsFromTemplate(dst, nil)
+				if svc.doc != nil {
+					dst.op = svc.doc.Operation(k.method, nt)
+				}
+				svc.endpoints[nk] = dst
+				inv.count++
+			}
+			tg = &target{ep: dst}
+			targets[nk] = tg
+		}
+		inv.absorb(tg.ep, ep)
+		tg.absorbed = append(tg.absorbed, ep.ID)
+		svc.aliases[ep.ID] = tg.ep.ID
+		delete(svc.endpoints, k)
+		inv.count--
+	}
+	keys := make([]epKey, 0, len(targets))
+	for k := range targets {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].method < keys[j].method })
+	for _, k := range keys {
+		tg := targets[k]
+		sort.Strings(tg.absorbed)
+		inv.emit(Event{Kind: EventMerge, Time: at, Absorbed: tg.absorbed}, tg.ep, svc)
+	}
+}
+
+// absorb adds src's observations to dst.
+func (inv *Inventory) absorb(dst, src *endpoint) {
+	dst.Requests += src.Requests
+	if dst.FirstSeen.IsZero() || (!src.FirstSeen.IsZero() && src.FirstSeen.Before(dst.FirstSeen)) {
+		dst.FirstSeen = src.FirstSeen
+		dst.Path = src.Path
+	}
+	if src.LastSeen.After(dst.LastSeen) {
+		dst.LastSeen = src.LastSeen
+	}
+	for s, n := range src.statuses {
+		dst.statuses[s] += n
+	}
+	for a := range src.clients {
+		if len(dst.clients) < inv.cfg.maxClients() {
+			dst.clients[a] = struct{}{}
+		} else {
+			dst.ClientsCapped = true
+		}
+	}
+	dst.ClientsCapped = dst.ClientsCapped || src.ClientsCapped
+	dst.nonClient = dst.nonClient || src.nonClient
+	dst.deprecHdr = dst.deprecHdr || src.deprecHdr
+	if dst.Direction == "" {
+		dst.Direction = src.Direction
+	}
+	for _, s := range src.ContentTypes.Request {
+		add(&dst.ContentTypes.Request, s, 16)
+	}
+	for _, s := range src.ContentTypes.Response {
+		add(&dst.ContentTypes.Response, s, 16)
+	}
+	for _, s := range src.QueryParams {
+		add(&dst.QueryParams, s, inv.cfg.maxQueryParams())
+	}
+	for _, s := range src.Auth {
+		add(&dst.Auth, s, 16)
+	}
+	dst.RequestFields = mergeFields(dst.RequestFields, src.RequestFields, inv.cfg.maxFields())
+	dst.ResponseFields = mergeFields(dst.ResponseFields, src.ResponseFields, inv.cfg.maxFields())
+	dst.reqSamples += src.reqSamples
+	dst.rspSamples += src.rspSamples
+	for d := range src.drift {
+		dst.drift[d] = true
+	}
+}
+
+func mergeFields(dst, src map[string]string, max int) map[string]string {
+	if len(src) == 0 {
+		return dst
+	}
+	if dst == nil {
+		dst = map[string]string{}
+	}
+	for k, v := range src {
+		if old, ok := dst[k]; !ok && len(dst) < max {
+			dst[k] = v
+		} else if ok && old != v && old == "null" {
+			dst[k] = v
+		}
+	}
+	return dst
+}
+
+// emit queues an event with a snapshot of ep.
+func (inv *Inventory) emit(e Event, ep *endpoint, svc *service) {
+	if len(inv.events) >= inv.cfg.maxEvents() {
+		inv.stats.DroppedEvents++
+		return
+	}
+	e.Endpoint = inv.snapshot(svc, ep)
+	inv.events = append(inv.events, e)
+}
+
+// Events returns the pending change events and clears the queue. The caller
+// owns the returned slice.
+func (inv *Inventory) Events() []Event {
+	ev := inv.events
+	inv.events = nil
+	return ev
+}
+
+// examplePath returns path with the values of sensitive parameters (emails,
+// phone and card numbers) and JWTs replaced by their template names: the
+// example path is output, and those values must not leave the host.
+func examplePath(path string, shape *template.Shape) string {
+	redact := false
+	for _, p := range shape.Params {
+		if p.Sensitive || p.Type == "jwt" {
+			redact = true
+			break
+		}
+	}
+	if !redact {
+		return path
+	}
+	segs := template.Segments(path)
+	tsegs := template.Segments(shape.Template)
+	if len(segs) != len(tsegs) {
+		return shape.Template
+	}
+	pi := 0
+	for i, ts := range tsegs {
+		if !template.IsParam(ts) {
+			continue
+		}
+		if pi < len(shape.Params) && (shape.Params[pi].Sensitive || shape.Params[pi].Type == "jwt") {
+			segs[i] = ts
+		}
+		pi++
+	}
+	return "/" + strings.Join(segs, "/")
+}
