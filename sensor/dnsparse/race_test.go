@@ -1,0 +1,5 @@
+//go:build race
+
+package dnsparse
+
+const raceEnabled = true
