@@ -13,10 +13,24 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 
 #include "apitap.h"
 
 char __license[] SEC("license") = "Dual BSD/GPL";
+
+#define AF_INET_ 2
+#define AF_INET6_ 10
+
+/* Endpoints of a socket, as copied into struct tls_event. */
+struct sock_addrs {
+    __u8 laddr[16];
+    __u8 raddr[16];
+    __u16 lport;
+    __u16 rport;
+    __u8 family;
+    __u8 pad[3];
+};
 
 /* Arguments of an SSL call in flight, keyed by pid_tgid. */
 struct ssl_args {
@@ -25,6 +39,7 @@ struct ssl_args {
     __u64 len_ptr; /* size_t* of the _ex variants, 0 otherwise */
     __s32 fd;
     __u32 dir;
+    struct sock_addrs sa;
 };
 
 struct ssl_key {
@@ -38,6 +53,7 @@ struct ssl_conn {
     __u32 lost_write; /* whole calls lost since the last record, in bytes */
     __u32 lost_read;
     __u32 pad;
+    struct sock_addrs sa;
 };
 
 struct {
@@ -102,6 +118,52 @@ static __always_inline int enter(__u64 ssl, __u64 buf, __u64 len_ptr, __u32 dir)
     return 0;
 }
 
+/* State for emit_part, the bpf_loop body. bpf_loop (Linux 5.17+) is used
+ * instead of a bounded for loop: the verifier checks the body once instead of
+ * once per iteration and path, which overflowed its 1M instruction budget. */
+struct emit_ctx {
+    __u64 buf;
+    __u64 n;
+    __u32 *lostp;
+    __u32 emitted;
+};
+
+static long emit_part(__u32 i, void *data) {
+    struct emit_ctx *ec = data;
+    __u32 zero = 0;
+    struct tls_scratch *sc = bpf_map_lookup_elem(&tls_scratch_map, &zero);
+    if (!sc)
+        return 1;
+    __u64 off = (__u64)i * TLS_PART_MAX;
+    if (off >= ec->n)
+        return 1;
+    __u64 part = ec->n - off;
+    if (part > TLS_PART_MAX)
+        part = TLS_PART_MAX;
+    sc->hdr.offset = off;
+    sc->hdr.len = part;
+    sc->hdr.last = off + part >= ec->n;
+    if (bpf_probe_read_user(sc->data, part, (void *)(ec->buf + off)) < 0) {
+        /* Unreadable user memory (paged out): the piece goes out empty and
+         * user space counts its bytes as lost. */
+        sc->hdr.len = 0;
+        part = 0;
+    }
+    if (bpf_ringbuf_output(&tls_ring, sc, sizeof(sc->hdr) + part, 0) < 0) {
+        tcount(TSTAT_RING_DROP, 1);
+        return 0;
+    }
+    tcount(TSTAT_PARTS, 1);
+    if (!ec->emitted) {
+        ec->emitted = 1;
+        /* The first record of the call carried the pending loss. */
+        if (ec->lostp)
+            *ec->lostp = 0;
+        sc->hdr.lost = 0;
+    }
+    return 0;
+}
+
 static __always_inline int leave(long ret, int is_ex) {
     __u64 id = bpf_get_current_pid_tgid();
     struct ssl_args *a = bpf_map_lookup_elem(&active, &id);
@@ -135,8 +197,11 @@ static __always_inline int leave(long ret, int is_ex) {
         if (!conn)
             return 0;
     }
-    if (args.fd >= 0)
+    if (args.fd >= 0) {
         conn->fd = args.fd;
+        if (args.sa.family)
+            conn->sa = args.sa;
+    }
     if (conn->fd < 0)
         tcount(TSTAT_NO_FD, 1);
 
@@ -156,34 +221,15 @@ static __always_inline int leave(long ret, int is_ex) {
     bpf_get_current_comm(&sc->hdr.comm, sizeof(sc->hdr.comm));
     __u32 *lostp = args.dir == TLS_WRITE ? &conn->lost_write : &conn->lost_read;
     sc->hdr.lost = *lostp;
+    __builtin_memcpy(sc->hdr.laddr, conn->sa.laddr, 16);
+    __builtin_memcpy(sc->hdr.raddr, conn->sa.raddr, 16);
+    sc->hdr.lport = conn->sa.lport;
+    sc->hdr.rport = conn->sa.rport;
+    sc->hdr.family = conn->sa.family;
 
-    int emitted = 0;
-    for (__u32 i = 0; i < TLS_PARTS_MAX; i++) {
-        __u64 off = (__u64)i * TLS_PART_MAX;
-        if (off >= n)
-            break;
-        __u64 part = n - off;
-        if (part > TLS_PART_MAX)
-            part = TLS_PART_MAX;
-        sc->hdr.offset = off;
-        sc->hdr.len = part;
-        sc->hdr.last = off + part >= n;
-        if (bpf_probe_read_user(sc->data, part, (void *)(args.buf + off)) < 0) {
-            /* Unreadable user memory (paged out): report as lost bytes. */
-            sc->hdr.len = 0;
-            part = 0;
-        }
-        if (bpf_ringbuf_output(&tls_ring, sc, sizeof(sc->hdr) + part, 0) < 0) {
-            tcount(TSTAT_RING_DROP, 1);
-            continue;
-        }
-        tcount(TSTAT_PARTS, 1);
-        if (!emitted) {
-            emitted = 1;
-            *lostp = 0;
-            sc->hdr.lost = 0;
-        }
-    }
+    struct emit_ctx ec = {.buf = args.buf, .n = n, .lostp = lostp};
+    bpf_loop(TLS_PARTS_MAX, emit_part, &ec, 0);
+    int emitted = ec.emitted;
     if (n > (__u64)TLS_PARTS_MAX * TLS_PART_MAX)
         tcount(TSTAT_LOST_BYTES, n - (__u64)TLS_PARTS_MAX * TLS_PART_MAX);
     if (!emitted) {
@@ -245,12 +291,50 @@ struct sys_enter_ctx {
     __u64 args[6];
 };
 
+/* read_sock copies the endpoints of the current task's socket fd, walking
+ * task->files->fdt->fd[fd]->private_data (struct socket)->sk with CO-RE. It
+ * runs while the syscall is entered, so the socket certainly exists; user
+ * space looking it up later could miss short-lived connections. */
+static __always_inline void read_sock(int fd, struct sock_addrs *sa) {
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+        return;
+    struct file **fds = BPF_CORE_READ(fdt, fd);
+    struct file *f = NULL;
+    if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) < 0 || !f)
+        return;
+    umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+    if ((mode & 0170000) != 0140000) /* S_IFSOCK */
+        return;
+    struct socket *sock = (struct socket *)BPF_CORE_READ(f, private_data);
+    struct sock *sk = BPF_CORE_READ(sock, sk);
+    if (!sk)
+        return;
+    __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    if (family == AF_INET_) {
+        __u32 l = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+        __u32 r = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+        __builtin_memcpy(sa->laddr, &l, 4);
+        __builtin_memcpy(sa->raddr, &r, 4);
+    } else if (family == AF_INET6_) {
+        BPF_CORE_READ_INTO(&sa->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+        BPF_CORE_READ_INTO(&sa->raddr, sk, __sk_common.skc_v6_daddr);
+    } else {
+        return;
+    }
+    sa->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+    sa->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+    sa->family = family;
+}
+
 static __always_inline int note_fd(struct sys_enter_ctx *ctx) {
     __u64 id = bpf_get_current_pid_tgid();
     struct ssl_args *a = bpf_map_lookup_elem(&active, &id);
     if (!a || a->fd >= 0)
         return 0;
     a->fd = (__s32)ctx->args[0];
+    read_sock(a->fd, &a->sa);
     return 0;
 }
 

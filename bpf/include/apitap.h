@@ -118,6 +118,15 @@ struct tls_event {
     __u8 last;       /* 1 on the call's final piece */
     __u8 pad[2];
     char comm[16];
+    /* Socket endpoints read in the kernel from the fd's struct sock (so
+     * short-lived connections resolve too); family 0 when unknown. IPv4
+     * addresses fill the first 4 bytes. Ports in host order. */
+    __u8 laddr[16];
+    __u8 raddr[16];
+    __u16 lport;
+    __u16 rport;
+    __u8 family;
+    __u8 pad2[3];
 };
 
 /* Process exec notice, so user space can look for new TLS libraries. */

@@ -26,6 +26,15 @@ type tlsSslArgs struct {
 	LenPtr uint64
 	Fd     int32
 	Dir    uint32
+	Sa     struct {
+		_      structs.HostLayout
+		Laddr  [16]uint8
+		Raddr  [16]uint8
+		Lport  uint16
+		Rport  uint16
+		Family uint8
+		Pad    [3]uint8
+	}
 }
 
 type tlsSslConn struct {
@@ -34,6 +43,15 @@ type tlsSslConn struct {
 	LostWrite uint32
 	LostRead  uint32
 	Pad       uint32
+	Sa        struct {
+		_      structs.HostLayout
+		Laddr  [16]uint8
+		Raddr  [16]uint8
+		Lport  uint16
+		Rport  uint16
+		Family uint8
+		Pad    [3]uint8
+	}
 }
 
 type tlsSslKey struct {
@@ -60,6 +78,12 @@ type tlsTlsEvent struct {
 	Last     uint8
 	Pad      [2]uint8
 	Comm     [16]int8
+	Laddr    [16]uint8
+	Raddr    [16]uint8
+	Lport    uint16
+	Rport    uint16
+	Family   uint8
+	Pad2     [3]uint8
 }
 
 type tlsTlsScratch struct {
