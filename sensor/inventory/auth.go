@@ -44,15 +44,16 @@ func authSchemes(ex *exchange.Exchange, out []string) []string {
 func authorizationScheme(v string) string {
 	v = strings.TrimSpace(v)
 	scheme, cred, _ := strings.Cut(v, " ")
-	switch strings.ToLower(scheme) {
-	case "basic":
+	// EqualFold, not ToLower: the common schemes must not allocate.
+	switch {
+	case strings.EqualFold(scheme, "basic"):
 		return "basic"
-	case "bearer":
+	case strings.EqualFold(scheme, "bearer"):
 		if looksJWT(strings.TrimSpace(cred)) {
 			return "jwt"
 		}
 		return "bearer"
-	case "":
+	case scheme == "":
 		return "unknown"
 	}
 	s := strings.ToLower(scheme)

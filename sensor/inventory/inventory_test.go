@@ -393,3 +393,22 @@ func BenchmarkAdd(b *testing.B) {
 		}
 	}
 }
+
+func TestAddAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation count is checked in full runs")
+	}
+	inv := New(Config{}, loadShop(t))
+	exs := []*exchange.Exchange{
+		mkEx("GET", "/customers/17", 200),
+		mkEx("GET", "/internal/debug/9f0c6b1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b", 200),
+	}
+	for _, ex := range exs {
+		for range 20 {
+			inv.Add(ex)
+		}
+		if n := testing.AllocsPerRun(200, func() { inv.Add(ex) }); n != 0 {
+			t.Errorf("Add(%s) steady state allocs = %v; want 0", ex.Path, n)
+		}
+	}
+}

@@ -238,13 +238,22 @@ func appendUnique(list []string, s string) []string {
 	return append(list, s)
 }
 
-// Statuses reports whether the operation documents status code, directly,
-// as a range ("4XX") or through "default".
+// DocumentsStatus reports whether the operation documents status code,
+// directly, as a range ("4XX") or through "default". It does not allocate.
 func (o *Operation) DocumentsStatus(code int) bool {
-	c := strconv.Itoa(code)
+	if code < 100 || code > 999 {
+		return false
+	}
+	digits := [3]byte{byte('0' + code/100), byte('0' + code/10%10), byte('0' + code%10)}
 	for _, s := range o.Statuses {
-		if s == c || s == "default" || (len(s) == 3 && (s[1:] == "XX" || s[1:] == "xx") &&
-			len(c) == 3 && s[0] == c[0]) {
+		if s == "default" {
+			return true
+		}
+		if len(s) != 3 || s[0] != digits[0] {
+			continue
+		}
+		if (s[1] == digits[1] && s[2] == digits[2]) ||
+			((s[1] == 'X' || s[1] == 'x') && (s[2] == 'X' || s[2] == 'x')) {
 			return true
 		}
 	}
