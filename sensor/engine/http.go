@@ -157,9 +157,10 @@ func fillMessage(dst *exchange.Message, m *httpparse.Message) {
 	}
 	dst.ContentType = mediaType(m.ContentType())
 	dst.Bytes = m.BodyBytes
-	if len(m.Body) > 0 {
-		dst.Body = bytes.Clone(m.Body)
-	}
+	// The body is handed over as the parser's view, not a copy: the
+	// exchange is emitted inside the parser's callback, while the view is
+	// valid, and the Emitter contract forbids keeping it.
+	dst.Body = m.Body
 	dst.BodyTruncated = m.Flags&httpparse.FlagTruncated != 0
 	dst.Encoding = m.Encoding
 }

@@ -1,0 +1,249 @@
+package engine
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/pcapgo"
+	"github.com/google/gopacket/tcpassembly"
+	"github.com/google/gopacket/tcpassembly/tcpreader"
+
+	"github.com/apitap/apitap/sensor/capture"
+	"github.com/apitap/apitap/sensor/decode"
+	"github.com/apitap/apitap/sensor/exchange"
+	"github.com/apitap/apitap/sensor/internal/synth"
+)
+
+// benchCapture returns the generated benchmark capture, writing it once
+// into the temporary directory (about 320 MB; deterministic, so a file
+// left by an earlier run is reused).
+func benchCapture(tb testing.TB, size int64) string {
+	tb.Helper()
+	p := filepath.Join(os.TempDir(), fmt.Sprintf("apitap-synth-v1-%d.pcap", size))
+	if st, err := os.Stat(p); err == nil && st.Size() > size/2 {
+		return p
+	}
+	tmp := p + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := synth.Write(f, synth.Options{TargetBytes: size}); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+// counter is the cheapest Emitter: it counts, so a benchmark measures the
+// core and not an analysis.
+type counter struct{ exchanges, flows, dns atomic.Int64 }
+
+func (c *counter) Exchange(*exchange.Exchange) { c.exchanges.Add(1) }
+func (c *counter) Flow(*exchange.Flow)         { c.flows.Add(1) }
+func (c *counter) DNS(*exchange.DNS)           { c.dns.Add(1) }
+
+// decodeOnly reads the file and decodes every frame: the ceiling any
+// parser of this capture can approach.
+func decodeOnly(tb testing.TB, path string) uint64 {
+	src, err := capture.OpenFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer src.Close()
+	d := decode.New(0)
+	var p decode.Packet
+	for {
+		data, ci, err := src.ReadPacket()
+		if err != nil {
+			break
+		}
+		d.Decode(ci.LinkType, data, ci.Timestamp, &p)
+	}
+	return d.Stats.Packets
+}
+
+func apitap(tb testing.TB, path string, workers int) int64 {
+	src, err := capture.OpenFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer src.Close()
+	var c counter
+	Run(src, &Config{}, workers, &c, nil)
+	return c.exchanges.Load()
+}
+
+// baseline is the straightforward way to do the same job in Go: gopacket
+// decodes each packet, tcpassembly reassembles, and net/http parses each
+// direction from a tcpreader stream on its own goroutine.
+func baseline(tb testing.TB, path string) int64 {
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fac := &httpStreamFactory{}
+	asm := tcpassembly.NewAssembler(tcpassembly.NewStreamPool(fac))
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		pkt := gopacket.NewPacket(data, layers.LinkTypeEthernet, gopacket.Default)
+		tcp, ok := pkt.TransportLayer().(*layers.TCP)
+		if !ok || pkt.NetworkLayer() == nil {
+			continue
+		}
+		asm.AssembleWithTimestamp(pkt.NetworkLayer().NetworkFlow(), tcp, ci.Timestamp)
+	}
+	asm.FlushAll()
+	fac.wg.Wait()
+	return fac.requests.Load()
+}
+
+type httpStreamFactory struct {
+	wg       sync.WaitGroup
+	requests atomic.Int64
+}
+
+func (f *httpStreamFactory) New(_, transport gopacket.Flow) tcpassembly.Stream {
+	rs := tcpreader.NewReaderStream()
+	isReq := transport.Dst().String() == "8080" || transport.Dst().String() == "80" ||
+		transport.Dst().String() == "9000"
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		br := bufio.NewReader(&rs)
+		for {
+			if isReq {
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					break
+				}
+				io.Copy(io.Discard, req.Body)
+				req.Body.Close()
+				f.requests.Add(1)
+			} else {
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					break
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+		io.Copy(io.Discard, &rs)
+	}()
+	return &rs
+}
+
+// BenchmarkPipeline runs, in one process and on the same generated
+// capture: (a) read and decode only, the ceiling; (b) apitap's core with
+// one worker; apitap with two workers; (c) the gopacket tcpassembly and
+// net/http baseline. It reports each rate and the ratios between them.
+func BenchmarkPipeline(b *testing.B) {
+	size := int64(320 << 20)
+	if testing.Short() {
+		size = 32 << 20
+	}
+	path := benchCapture(b, size)
+	st, _ := os.Stat(path)
+	mb := float64(st.Size()) / 1e6
+	decodeOnly(b, path) // warm the page cache
+	var ta, tb1, tb2, tc time.Duration
+	var ex1, ex2, exc int64
+	for b.Loop() {
+		t0 := time.Now()
+		decodeOnly(b, path)
+		t1 := time.Now()
+		ex1 = apitap(b, path, 1)
+		t2 := time.Now()
+		ex2 = apitap(b, path, 2)
+		t3 := time.Now()
+		exc = baseline(b, path)
+		t4 := time.Now()
+		ta, tb1, tb2, tc = ta+t1.Sub(t0), tb1+t2.Sub(t1), tb2+t3.Sub(t2), tc+t4.Sub(t3)
+	}
+	if ex1 != ex2 || ex1 < exc*99/100 {
+		b.Fatalf("exchanges: 1 worker %d, 2 workers %d, baseline requests %d", ex1, ex2, exc)
+	}
+	rate := func(d time.Duration) float64 { return mb * float64(b.N) / d.Seconds() }
+	b.ReportMetric(rate(ta), "decode-MB/s")
+	b.ReportMetric(rate(tb1), "apitap-MB/s")
+	b.ReportMetric(rate(tb2), "apitap2w-MB/s")
+	b.ReportMetric(rate(tc), "baseline-MB/s")
+	b.ReportMetric(tc.Seconds()/tb1.Seconds(), "apitap/baseline")
+	b.ReportMetric(ta.Seconds()/tb1.Seconds(), "apitap/decode")
+	b.ReportMetric(tb1.Seconds()/tb2.Seconds(), "2w/1w")
+	b.ReportMetric(float64(ex1), "exchanges")
+}
+
+// BenchmarkEngine measures the core alone (one worker) on the smaller
+// capture, with bytes and allocations per run.
+func BenchmarkEngine(b *testing.B) {
+	path := benchCapture(b, 32<<20)
+	st, _ := os.Stat(path)
+	b.SetBytes(st.Size())
+	b.ReportAllocs()
+	pkts := decodeOnly(b, path)
+	for b.Loop() {
+		apitap(b, path, 1)
+	}
+	b.ReportMetric(float64(pkts)*float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+}
+
+// TestPeakMemory runs the core over the benchmark capture and checks that
+// the heap stays within 256 MiB.
+func TestPeakMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes and reads a 320 MB capture")
+	}
+	path := benchCapture(t, 320<<20)
+	runtime.GC()
+	var peak uint64
+	done := make(chan struct{})
+	go func() {
+		var ms runtime.MemStats
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				runtime.ReadMemStats(&ms)
+				if ms.HeapInuse > peak {
+					peak = ms.HeapInuse
+				}
+			}
+		}
+	}()
+	apitap(t, path, 2)
+	close(done)
+	t.Logf("peak heap in use: %.1f MiB", float64(peak)/(1<<20))
+	if peak > 256<<20 {
+		t.Errorf("peak heap %d MiB; want ≤ 256 MiB", peak>>20)
+	}
+}
+
