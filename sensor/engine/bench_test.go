@@ -246,4 +246,3 @@ func TestPeakMemory(t *testing.T) {
 		t.Errorf("peak heap %d MiB; want ≤ 256 MiB", peak>>20)
 	}
 }
-
