@@ -1,5 +1,7 @@
 package detect
 
+import "bytes"
+
 // TokenKind is the kind of a JSON token.
 type TokenKind uint8
 
@@ -118,25 +120,35 @@ func (t *Tokenizer) str() TokenKind {
 	b := t.b
 	start := t.i + 1
 	esc := false
+	// Fast path: most strings hold no escape, so two vectorised byte
+	// searches replace the loop below.
+	if q := bytes.IndexByte(b[start:], '"'); q >= 0 && bytes.IndexByte(b[start:start+q], '\\') < 0 {
+		return t.strDone(start, start+q, false)
+	}
 	for j := start; j < len(b); j++ {
 		switch b[j] {
 		case '\\':
 			esc = true
 			j++ // skip the escaped byte; \uXXXX digits are plain bytes
 		case '"':
-			t.Start, t.End, t.Escaped = start, j, esc
-			t.i = j + 1
-			if t.depth > 0 && t.object[t.depth] && t.wantKey[t.depth] {
-				t.wantKey[t.depth] = false
-				return TokKey
-			}
-			t.valueDone()
-			return TokString
+			return t.strDone(start, j, esc)
 		}
 	}
 	t.i = len(b)
 	t.Truncated = true
 	return TokEnd
+}
+
+// strDone reports the string b[start:end] as a key or a value.
+func (t *Tokenizer) strDone(start, end int, esc bool) TokenKind {
+	t.Start, t.End, t.Escaped = start, end, esc
+	t.i = end + 1
+	if t.depth > 0 && t.object[t.depth] && t.wantKey[t.depth] {
+		t.wantKey[t.depth] = false
+		return TokKey
+	}
+	t.valueDone()
+	return TokString
 }
 
 func (t *Tokenizer) number() TokenKind {

@@ -19,8 +19,14 @@ const maxValueLen = 64 << 10
 // intended use: it is not safe for concurrent use. The *Match passed to a
 // callback is reused; copy what must outlive the call.
 type Scanner struct {
-	key secret.Key
-	m   Match
+	fp *secret.Hasher
+	m  Match
+
+	// kinds caches classifyKey by raw key name, and names interns the key
+	// strings matches carry: APIs repeat a small set of keys, and both
+	// lookups (m[string(b)]) cost no allocation. Each is reset when full.
+	kinds map[string]keyKind
+	names map[string]string
 
 	jwt    jwtDecoder
 	claims JWTClaims
@@ -42,7 +48,9 @@ type Scanner struct {
 // NewScanner returns a Scanner whose fingerprints are keyed with key.
 func NewScanner(key secret.Key) *Scanner {
 	return &Scanner{
-		key: key,
+		fp:    key.Hasher(),
+		kinds: make(map[string]keyKind),
+		names: make(map[string]string),
 		val: make([]byte, 0, 256),
 		alt: make([]byte, 0, 128),
 	}
@@ -101,11 +109,11 @@ func (s *Scanner) emit(c *scanCtx, class string, start, end int, value []byte) {
 		Vendor:      info.Vendor,
 		Position:    c.pos,
 		Direction:   c.dir,
-		Fingerprint: s.key.Fingerprint(class, value),
+		Fingerprint: s.fp.Fingerprint(class, value),
 		Preview:     secret.Preview(class, value),
 	}
 	if len(c.key) > 0 {
-		m.Key = string(c.key[:min(len(c.key), maxKeyLen)])
+		m.Key = s.name(c.key[:min(len(c.key), maxKeyLen)])
 	}
 	if c.encoded {
 		m.Start, m.End = c.base, c.base+c.encLen
@@ -118,11 +126,45 @@ func (s *Scanner) emit(c *scanCtx, class string, start, end int, value []byte) {
 	c.fn(m)
 }
 
+// maxCached bounds the key caches.
+const maxCached = 4096
+
+// kindOf is classifyKey behind the cache.
+func (s *Scanner) kindOf(key []byte) keyKind {
+	if len(key) == 0 {
+		return keyNone
+	}
+	if k, ok := s.kinds[string(key)]; ok {
+		return k
+	}
+	k := classifyKey(key)
+	if len(key) <= maxKeyLen {
+		if len(s.kinds) >= maxCached {
+			clear(s.kinds)
+		}
+		s.kinds[string(key)] = k
+	}
+	return k
+}
+
+// name interns a key name.
+func (s *Scanner) name(key []byte) string {
+	if n, ok := s.names[string(key)]; ok {
+		return n
+	}
+	if len(s.names) >= maxCached {
+		clear(s.names)
+	}
+	n := string(key)
+	s.names[n] = n
+	return n
+}
+
 // ScanValue runs the detectors over one value that sat under key (nil for
 // none) at pos in the given direction. Offsets in matches are relative to
 // value.
 func (s *Scanner) ScanValue(pos Position, dir Direction, key, value []byte, fn func(*Match)) {
-	c := scanCtx{pos: pos, dir: dir, key: key, kind: classifyKey(key), fn: fn}
+	c := scanCtx{pos: pos, dir: dir, key: key, kind: s.kindOf(key), fn: fn}
 	s.scanValue(&c, value)
 }
 
@@ -421,7 +463,7 @@ func (s *Scanner) ScanHeader(dir Direction, name, value string, fn func(*Match))
 	case "set-cookie":
 		s.cookies(&c, v, true)
 	default:
-		c.kind = classifyKey(c.key)
+		c.kind = s.kindOf(c.key)
 		s.scanValue(&c, v)
 	}
 }
@@ -573,7 +615,7 @@ func (s *Scanner) cookies(c *scanCtx, v []byte, set bool) {
 
 func (s *Scanner) cookie(c *scanCtx, name, val []byte, off int) {
 	c.key, c.base, c.encoded = name, off, false
-	c.kind = classifyKey(name)
+	c.kind = s.kindOf(name)
 	if indexByte(val, '%') >= 0 {
 		raw := len(val)
 		s.val = percentDecode(s.val[:0], val, false)
@@ -624,7 +666,7 @@ func (s *Scanner) ScanForm(pos Position, dir Direction, b []byte, fn func(*Match
 			s.key2 = percentDecode(s.key2[:0], key, true)
 			key = s.key2
 		}
-		c.key, c.kind, c.base, c.encoded = key, classifyKey(key), voff, false
+		c.key, c.kind, c.base, c.encoded = key, s.kindOf(key), voff, false
 		if needsDecode(val) {
 			c.encoded, c.encLen = true, len(val)
 			s.val = percentDecode(s.val[:0], val, true)
@@ -723,7 +765,7 @@ func (s *Scanner) ScanJSON(dir Direction, body []byte, fn func(*Match)) {
 			return
 		case TokKey:
 			s.curKey[d] = [2]int{t.Start, t.End}
-			s.curKind[d] = classifyKey(body[t.Start:t.End])
+			s.curKind[d] = s.kindOf(body[t.Start:t.End])
 		case TokObjectOpen, TokArrayOpen:
 			s.isObj[d] = k == TokObjectOpen
 			s.curKey[d], s.curKind[d] = [2]int{}, keyNone

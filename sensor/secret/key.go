@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -141,5 +142,32 @@ func (k Key) Fingerprint(kind string, value []byte) string {
 	var out [len(FingerprintPrefix) + fingerprintHexLen]byte
 	copy(out[:], FingerprintPrefix)
 	hex.Encode(out[len(FingerprintPrefix):], mac.Sum(sum[:0])[:fingerprintHexLen/2])
+	return string(out[:])
+}
+
+// Hasher computes fingerprints like Key.Fingerprint but reuses its HMAC
+// state, so a fingerprint costs one allocation (the returned string). Get
+// one per goroutine from Key.Hasher: a Hasher is not safe for concurrent use.
+type Hasher struct {
+	mac hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
+}
+
+// Hasher returns a new Hasher keyed with k.
+func (k Key) Hasher() *Hasher {
+	return &Hasher{mac: hmac.New(sha256.New, k.b[:]), buf: make([]byte, 0, 64)}
+}
+
+// Fingerprint returns the same value as Key.Fingerprint(kind, value).
+func (h *Hasher) Fingerprint(kind string, value []byte) string {
+	h.mac.Reset()
+	h.buf = append(append(h.buf[:0], kind...), 0)
+	h.mac.Write(h.buf)
+	h.mac.Write(value)
+
+	var out [len(FingerprintPrefix) + fingerprintHexLen]byte
+	copy(out[:], FingerprintPrefix)
+	hex.Encode(out[len(FingerprintPrefix):], h.mac.Sum(h.sum[:0])[:fingerprintHexLen/2])
 	return string(out[:])
 }

@@ -112,6 +112,18 @@ func TestFingerprint(t *testing.T) {
 	}
 }
 
+func TestHasherMatchesKey(t *testing.T) {
+	k, _ := NewKey(bytes.Repeat([]byte{9}, KeySize))
+	h := k.Hasher()
+	for _, v := range []string{"", "a", "fake-value-1", strings.Repeat("x", 300)} {
+		for _, kind := range []string{"jwt", "email", strings.Repeat("k", 100)} {
+			if got, want := h.Fingerprint(kind, []byte(v)), k.Fingerprint(kind, []byte(v)); got != want {
+				t.Errorf("Hasher.Fingerprint(%q, %q): got %s; want %s", kind, v, got, want)
+			}
+		}
+	}
+}
+
 func TestNewKeySize(t *testing.T) {
 	if _, err := NewKey(make([]byte, 16)); !errors.Is(err, ErrKeySize) {
 		t.Errorf("NewKey(16 bytes): got %v; want ErrKeySize", err)
@@ -125,5 +137,16 @@ func BenchmarkFingerprint(b *testing.B) {
 	b.SetBytes(int64(len(v)))
 	for b.Loop() {
 		k.Fingerprint("github_token", v)
+	}
+}
+
+func BenchmarkHasherFingerprint(b *testing.B) {
+	k, _ := NewKey(bytes.Repeat([]byte{7}, KeySize))
+	h := k.Hasher()
+	v := []byte("ghp_000000000000000000000000000000000000")
+	b.ReportAllocs()
+	b.SetBytes(int64(len(v)))
+	for b.Loop() {
+		h.Fingerprint("github_token", v)
 	}
 }

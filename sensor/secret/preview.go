@@ -20,6 +20,16 @@ var vendorPrefixes = []string{
 	"AIza", "SG.", "sk-", "eyJ", "https://hooks.slack.com/services/",
 }
 
+// prefixPreviews holds each vendor prefix with the ellipsis already added,
+// so a credential preview allocates nothing.
+var prefixPreviews = func() []string {
+	out := make([]string, len(vendorPrefixes))
+	for i, p := range vendorPrefixes {
+		out[i] = p + Ellipsis
+	}
+	return out
+}()
+
 // nonCredential lists the data classes that are personal data or identifiers
 // rather than credentials. Every other class, including one this list has
 // never heard of, gets the credential rule: safe by default.
@@ -53,10 +63,10 @@ func IsCredential(class string) bool { return !nonCredential[class] }
 //     Characters are runes; a value of one character shows nothing.
 func Preview(class string, value []byte) string {
 	if IsCredential(class) {
-		for _, p := range vendorPrefixes {
+		for i, p := range vendorPrefixes {
 			// string(value[:n]) == p compares without converting (no allocation).
 			if len(value) > len(p) && string(value[:len(p)]) == p {
-				return p + Ellipsis
+				return prefixPreviews[i]
 			}
 		}
 		return Ellipsis
