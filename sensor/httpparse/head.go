@@ -76,13 +76,14 @@ func (h *half) parseBlock() Reason {
 				h.hdr = h.hdr[:0]
 				return h.parseBlock()
 			}
+			// Join as "value SP continuation": the continuation moves left
+			// over the line break, inside the block this half owns.
 			last := &h.hdr[len(h.hdr)-1]
 			vs, ve := trimSpan(b, pos, end)
-			for k := int(last.ve); k < vs; k++ {
-				b[k] = ' '
-			}
 			if ve > vs {
-				last.ve = int32(ve)
+				b[last.ve] = ' '
+				n := copy(b[last.ve+1:], b[vs:ve])
+				last.ve += int32(1 + n)
 			}
 			h.flags |= FlagFolded
 			pos = next

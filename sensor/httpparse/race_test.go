@@ -1,0 +1,5 @@
+//go:build race
+
+package httpparse
+
+const raceEnabled = true
