@@ -6,12 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime"
 
 	"github.com/apitap/apitap/sensor/analysis"
 	"github.com/apitap/apitap/sensor/capture"
 	"github.com/apitap/apitap/sensor/engine"
+	"github.com/apitap/apitap/sensor/inventory"
+	"github.com/apitap/apitap/sensor/spec"
 	"github.com/apitap/apitap/sensor/vendor"
 )
 
@@ -22,30 +25,36 @@ type readFlags struct {
 	exchanges  string
 	workers    int
 	vendors    string
+	specs      stringList
+	export     string
+	state      string
 	noProgress bool
 	maxFlows   int
 }
 
 func runRead(args []string, stdout, stderr io.Writer) error {
 	var f readFlags
-	fs := flag.NewFlagSet("read", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&f.file, "r", "", "capture `FILE` to read (pcap or pcapng; - for standard input)")
-	fs.StringVar(&f.format, "format", "table", "output format: table or json")
-	fs.StringVar(&f.exchanges, "exchanges", "", "write one JSON line per exchange to `OUT` (- for stdout)")
-	fs.IntVar(&f.workers, "workers", 1, "parsing workers; flows are sharded over them by hash (0 = one per CPU)")
-	fs.StringVar(&f.vendors, "vendors", "", "YAML `FILE` listing the approved (declared) vendors")
-	fs.BoolVar(&f.noProgress, "no-progress", false, "never draw the progress bar")
-	fs.IntVar(&f.maxFlows, "max-flows", 0, "most flows held per worker (default 262144)")
-	fs.Usage = func() {
+	fset := flag.NewFlagSet("read", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	fset.StringVar(&f.file, "r", "", "capture `FILE` to read (pcap or pcapng; - for standard input)")
+	fset.StringVar(&f.format, "format", "table", "output format: table or json")
+	fset.StringVar(&f.exchanges, "exchanges", "", "write one JSON line per exchange to `OUT` (- for stdout)")
+	fset.IntVar(&f.workers, "workers", 1, "parsing workers; flows are sharded over them by hash (0 = one per CPU)")
+	fset.StringVar(&f.vendors, "vendors", "", "YAML `FILE` listing the approved (declared) vendors")
+	fset.Var(&f.specs, "spec", "OpenAPI 3 `FILE` (YAML or JSON) documenting a service; repeat for several")
+	fset.StringVar(&f.export, "export", "", "write the observed inventory as an OpenAPI 3 YAML document to `FILE`")
+	fset.StringVar(&f.state, "state", "", "inventory state `FILE`: loaded before the run if it exists, saved after")
+	fset.BoolVar(&f.noProgress, "no-progress", false, "never draw the progress bar")
+	fset.IntVar(&f.maxFlows, "max-flows", 0, "most flows held per worker (default 262144)")
+	fset.Usage = func() {
 		fmt.Fprintln(stderr, "usage: apitap read -r FILE [flags]\n\nflags:")
-		fs.PrintDefaults()
+		fset.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := fset.Parse(args); err != nil {
 		return err
 	}
 	if f.file == "" {
-		fs.Usage()
+		fset.Usage()
 		return &usageError{"read: -r FILE is required"}
 	}
 	if f.format != "table" && f.format != "json" {
@@ -65,7 +74,17 @@ func runRead(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	acfg := analysis.Config{Vendors: va}
+	specs, err := loadSpecs(f.specs, stderr)
+	if err != nil {
+		return err
+	}
+	inv := inventory.New(inventory.Config{}, specs)
+	if f.state != "" {
+		if err := inv.Load(f.state); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("load state: %w", err)
+		}
+	}
+	acfg := analysis.Config{Vendors: va, Inventory: inv}
 	if f.exchanges != "" {
 		w, closeFn, err := openOutput(f.exchanges, stdout)
 		if err != nil {
@@ -93,6 +112,16 @@ func runRead(args []string, stdout, stderr io.Writer) error {
 	rep, err := an.Finish(sum)
 	if err != nil {
 		return fmt.Errorf("write exchanges: %w", err)
+	}
+	if f.state != "" {
+		if err := inv.Save(f.state); err != nil {
+			return fmt.Errorf("save state: %w", err)
+		}
+	}
+	if f.export != "" {
+		if err := exportOpenAPI(inv, f.export); err != nil {
+			return err
+		}
 	}
 	if f.exchanges != "-" {
 		switch f.format {
@@ -140,4 +169,37 @@ func openOutput(name string, stdout io.Writer) (io.Writer, func() error, error) 
 		return nil, nil, err
 	}
 	return f, f.Close, nil
+}
+
+// loadSpecs loads every spec file. A spec that does not load is reported
+// on stderr and left out, so one bad document does not stop the others;
+// the run fails only when none of the given specs loads.
+func loadSpecs(files []string, stderr io.Writer) (*spec.Set, error) {
+	set := spec.NewSet()
+	loaded := 0
+	for _, f := range files {
+		sp, err := spec.LoadFile(f)
+		if err != nil {
+			fmt.Fprintf(stderr, "apitap: skipping spec: %v\n", err)
+			continue
+		}
+		set.Add(sp)
+		loaded++
+	}
+	if len(files) > 0 && loaded == 0 {
+		return nil, fmt.Errorf("none of the %d spec files loaded", len(files))
+	}
+	return set, nil
+}
+
+func exportOpenAPI(inv *inventory.Inventory, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := inv.ExportOpenAPI(f); err != nil {
+		f.Close()
+		return fmt.Errorf("export openapi: %w", err)
+	}
+	return f.Close()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -40,13 +41,16 @@ func sortedKeys(m map[string]uint64) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	for i := range keys {
-		for j := i + 1; j < len(keys); j++ {
-			if keys[j] < keys[i] {
-				keys[i], keys[j] = keys[j], keys[i]
-			}
-		}
+	sort.Strings(keys)
+	return keys
+}
+
+func sortedKeys64(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
+	sort.Strings(keys)
 	return keys
 }
 
@@ -65,6 +69,31 @@ func orDash(s string) string {
 }
 
 func writeSections(w io.Writer, r *analysis.Report) {
+	if len(r.Endpoints) > 0 {
+		fmt.Fprintln(w, "\nENDPOINTS")
+		tw := newTab(w)
+		fmt.Fprintln(tw, "  SERVICE\tHOST\tMETHOD\tTEMPLATE\tSTATUS\tREQS\tRESPONSES\tCLIENTS\tAUTH\tLAST SEEN")
+		for _, e := range r.Endpoints {
+			var st []string
+			for _, k := range sortedKeys64(e.Statuses) {
+				st = append(st, fmt.Sprintf("%s×%d", k, e.Statuses[k]))
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", e.Service, orDash(e.Host),
+				e.Method, e.Template, e.SpecStatus, e.Requests, orDash(strings.Join(st, " ")),
+				e.Clients, orDash(strings.Join(e.Auth, ",")), ts(e.LastSeen))
+		}
+		tw.Flush()
+		var drift []string
+		for _, e := range r.Endpoints {
+			for _, d := range e.Drift {
+				drift = append(drift, fmt.Sprintf("  %s %s %s: %s", e.Host, e.Method, e.Template, d))
+			}
+		}
+		if len(drift) > 0 {
+			fmt.Fprintln(w, "\nDRIFT FROM SPEC")
+			fmt.Fprintln(w, strings.Join(drift, "\n"))
+		}
+	}
 	if len(r.ThirdParties) > 0 {
 		fmt.Fprintln(w, "\nTHIRD PARTIES")
 		tw := newTab(w)

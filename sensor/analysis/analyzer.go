@@ -8,11 +8,14 @@ import (
 	"github.com/apitap/apitap/sensor/engine"
 	"github.com/apitap/apitap/sensor/exchange"
 	"github.com/apitap/apitap/sensor/finding"
+	"github.com/apitap/apitap/sensor/inventory"
 	"github.com/apitap/apitap/sensor/vendor"
 )
 
 // Config wires the analyses. Nil fields switch the matching analysis off.
 type Config struct {
+	// Inventory builds the API inventory.
+	Inventory *inventory.Inventory
 	// Vendors builds the third-party map.
 	Vendors *vendor.Analyzer
 	// Exchanges, when set, receives one JSON line per exchange.
@@ -47,6 +50,9 @@ func (a *Analyzer) Exchange(ex *exchange.Exchange) {
 		a.buf = append(a.buf, '\n')
 		_, a.err = a.out.Write(a.buf)
 	}
+	if a.cfg.Inventory != nil {
+		a.cfg.Inventory.Add(ex)
+	}
 	if a.cfg.Vendors != nil {
 		a.cfg.Vendors.Exchange(ex)
 	}
@@ -75,10 +81,10 @@ var _ engine.Emitter = (*Analyzer)(nil)
 // Report is what `apitap read` prints: the output contract of
 // `--format json`. Sections are only ever added, never renamed.
 type Report struct {
-	Summary      Summary             `json:"summary"`
-	Endpoints    []any               `json:"endpoints"`
-	ThirdParties []vendor.ThirdParty `json:"third_parties"`
-	Findings     []finding.Finding   `json:"findings"`
+	Summary      Summary              `json:"summary"`
+	Endpoints    []inventory.Endpoint `json:"endpoints"`
+	ThirdParties []vendor.ThirdParty  `json:"third_parties"`
+	Findings     []finding.Finding    `json:"findings"`
 }
 
 // Finish flushes the exchange log and builds the report.
@@ -88,8 +94,12 @@ func (a *Analyzer) Finish(sum *engine.Summary) (*Report, error) {
 	if a.out != nil && a.err == nil {
 		a.err = a.out.Flush()
 	}
-	r := &Report{Summary: summarize(sum), Endpoints: []any{}, ThirdParties: []vendor.ThirdParty{},
-		Findings: []finding.Finding{}}
+	r := &Report{Summary: summarize(sum), Endpoints: []inventory.Endpoint{},
+		ThirdParties: []vendor.ThirdParty{}, Findings: []finding.Finding{}}
+	if inv := a.cfg.Inventory; inv != nil {
+		r.Endpoints = append(r.Endpoints, inv.Endpoints()...)
+		r.Findings = append(r.Findings, inv.Findings()...)
+	}
 	if v := a.cfg.Vendors; v != nil {
 		r.ThirdParties = append(r.ThirdParties, v.ThirdParties()...)
 		r.Findings = append(r.Findings, v.Findings()...)
