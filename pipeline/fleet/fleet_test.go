@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/apitap/apitap/pipeline/kafka"
 	"github.com/apitap/apitap/pipeline/ocsf"
@@ -171,19 +174,23 @@ func TestFleetMergeAcrossSensorsAndInstances(t *testing.T) {
 	}
 	addr := c.ListenAddrs()[0]
 
-	// Two aggregator instances in one group.
-	run := func(name string) (context.CancelFunc, chan error) {
+	// Two aggregator instances in one group; count the batches each merges.
+	var batches [2]atomic.Int64
+	run := func(i int) (context.CancelFunc, chan error) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
+		log := slog.New(&countHandler{n: &batches[i]})
 		go func() {
 			done <- Run(ctx, Config{Kafka: kafka.Config{Brokers: []string{addr}},
-				Identity: ocsf.Identity{Hostname: name}, SessionTimeout: 6 * time.Second})
+				Identity:       ocsf.Identity{Hostname: fmt.Sprint("agg-", i)},
+				SessionTimeout: 6 * time.Second, Logger: log})
 		}()
 		return cancel, done
 	}
-	stop1, done1 := run("agg-1")
-	stop2, done2 := run("agg-2")
+	stop1, done1 := run(0)
+	stop2, done2 := run(1)
 	defer func() { stop2(); <-done2 }()
+	waitGroupMembers(t, addr, DefaultGroupID, 2)
 
 	a, b, cc := newSensor(t, addr, "node-a"), newSensor(t, addr, "node-b"), newSensor(t, addr, "node-c")
 	a.endpoint(t, "orders", "GET", "/orders/{id}", "documented", 10, 1)
@@ -223,6 +230,10 @@ func TestFleetMergeAcrossSensorsAndInstances(t *testing.T) {
 
 	// One instance stops; the other takes its partitions and keeps the
 	// merge right, including for endpoints the stopped one had merged.
+	if batches[0].Load() == 0 || batches[1].Load() == 0 {
+		t.Errorf("batches merged per instance = %d, %d; want both to share the work",
+			batches[0].Load(), batches[1].Load())
+	}
 	stop1()
 	if err := <-done1; err != nil {
 		t.Fatalf("instance 1: %v", err)
@@ -266,4 +277,40 @@ func TestMergeIsOrderIndependent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// countHandler counts the aggregator's per-batch debug lines.
+type countHandler struct{ n *atomic.Int64 }
+
+func (h *countHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "fleet batch" {
+		h.n.Add(1)
+	}
+	return nil
+}
+func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countHandler) WithGroup(string) slog.Handler      { return h }
+
+// waitGroupMembers waits until the consumer group is stable with n members,
+// so both instances own partitions before the sensors produce.
+func waitGroupMembers(t *testing.T, addr, group string, n int) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		req := kmsg.NewPtrDescribeGroupsRequest()
+		req.Groups = []string{group}
+		resp, err := req.RequestWith(context.Background(), cl)
+		if err == nil && len(resp.Groups) == 1 && resp.Groups[0].State == "Stable" &&
+			len(resp.Groups[0].Members) == n {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("consumer group %s never became stable with %d members", group, n)
 }
