@@ -172,6 +172,11 @@ func Classify(seg string, versionPos bool) Kind {
 		if n > 24 && upper > 0 && lower > 0 && b64 == 0 {
 			return KindToken
 		}
+		// Random base62 is about half upper case; camelCase names are mostly
+		// lower case ("getUserProfileSettings": 3 of 22).
+		if n >= 16 && upper >= 4 && lower >= 4 && upper*4 >= letters {
+			return KindToken
+		}
 		if n > 40 {
 			return KindString
 		}

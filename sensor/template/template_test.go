@@ -30,6 +30,8 @@ func TestClassify(t *testing.T) {
 		{"2024-01-31", false, KindDate},
 		{"2024-01-31", true, KindLiteral},
 		{"abc123", false, KindString},
+		{"sess_JwhWRlRwNcNDNGwtSpHamdSo", false, KindToken}, // base62 without digits
+		{"getUserProfileSettings", false, KindLiteral},
 		{"John%20Doe", false, KindString},
 		{"customers", false, KindLiteral},
 		{"line-items", false, KindLiteral},
