@@ -46,6 +46,13 @@ type reqKey struct {
 	method, path   string
 }
 
+// upgradeRequest reports an HTTP/1.1 request that upgraded its connection
+// to h2c: tshark lists it among the HTTP/1.x requests.
+func upgradeRequest(ex *exchange.Exchange) bool {
+	v, ok := ex.Request.Header("upgrade")
+	return ok && strings.Contains(strings.ToLower(v), "h2c")
+}
+
 func truthPath(uri string) string {
 	if i := strings.Index(uri, "://"); i > 0 && !strings.HasPrefix(uri, "/") {
 		rest := uri[i+3:]
@@ -91,8 +98,8 @@ func TestCorpusRecall(t *testing.T) {
 		col, _ := runFile(t, f, 1)
 		got := map[reqKey][]int{} // key → statuses of our exchanges
 		for _, ex := range col.exchanges {
-			if strings.HasPrefix(ex.Protocol, "h2") {
-				continue // HTTP/2 is compared separately
+			if strings.HasPrefix(ex.Protocol, "h2") && !upgradeRequest(&ex) {
+				continue // HTTP/2 streams are compared separately
 			}
 			k := reqKey{normAddr(ex.Client.String()), normAddr(ex.Server.String()), ex.Method, ex.Path}
 			got[k] = append(got[k], ex.Status)
@@ -113,6 +120,9 @@ func TestCorpusRecall(t *testing.T) {
 				continue
 			}
 			found++
+			if tr.UpgradedH2Status != nil {
+				tr.Status = tr.UpgradedH2Status
+			}
 			if tr.Status != nil {
 				withStatus++
 				for i, s := range st {
@@ -158,5 +168,49 @@ func TestCorpusRecall(t *testing.T) {
 		totalFound, totalTruth, recall, totalStatusOK, totalStatus, totalExtra)
 	if recall < 0.995 {
 		t.Errorf("recall %.4f of tshark's HTTP requests; want ≥ 0.995", recall)
+	}
+}
+
+// TestCorpusHTTP2 compares the HTTP/2 requests (h2c and gRPC) apitap decodes
+// with tshark's, by connection, method and path.
+func TestCorpusHTTP2(t *testing.T) {
+	var total, found int
+	for _, f := range corpus.Files(t) {
+		truth := corpus.ReadTruth(t, f)
+		n := 0
+		for _, tr := range truth {
+			if tr.Kind == "http2" {
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		col, _ := runFile(t, f, 1)
+		got := map[reqKey]int{}
+		for _, ex := range col.exchanges {
+			if ex.Protocol == exchange.ProtoH2C {
+				got[reqKey{normAddr(ex.Client.String()), normAddr(ex.Server.String()), ex.Method,
+					ex.Path}]++
+			}
+		}
+		hit := 0
+		for _, tr := range truth {
+			if tr.Kind != "http2" {
+				continue
+			}
+			k := reqKey{normAddr(tr.Src), normAddr(tr.Dst), tr.Method, truthPath(tr.URI)}
+			if got[k] > 0 {
+				got[k]--
+				hit++
+			}
+		}
+		t.Logf("%-66.66s tshark %3d  found %3d", filepath.Base(f), n, hit)
+		total += n
+		found += hit
+	}
+	t.Logf("HTTP/2 requests: %d of %d", found, total)
+	if found < total*95/100 {
+		t.Errorf("found %d of tshark's %d HTTP/2 requests; want ≥ 95%%", found, total)
 	}
 }

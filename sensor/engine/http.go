@@ -43,6 +43,12 @@ func (h *httpConn) Response(m *httpparse.Response) {
 		h.c.w.stats.Orphans++
 		return
 	}
+	if m.Status == 101 && upgradesToH2C(&m.Request.Message) {
+		// The answer to this request comes on HTTP/2 stream 1 (RFC 7540
+		// §3.2), and the parser pairs it then: report the exchange once,
+		// with its real response.
+		return
+	}
 	h.emit(m.Request, m)
 }
 
@@ -112,6 +118,9 @@ func (h *httpConn) emit(req *httpparse.Request, resp *httpparse.Response) {
 		ex.RawQuery = string(query)
 		ex.QueryKeys = queryKeys(ex.RawQuery)
 	}
+	if resp != nil && resp.Proto == httpparse.ProtoH2C {
+		ex.Protocol = exchange.ProtoH2C // an upgraded request answered on stream 1
+	}
 	fillMessage(&ex.Request, &req.Message)
 	ex.UserAgent = headerString(&req.Message, "user-agent")
 	ex.Auth = authScheme(&req.Message, ex.QueryKeys)
@@ -137,6 +146,12 @@ func (h *httpConn) emit(req *httpparse.Request, resp *httpparse.Response) {
 	c.exchanges++
 	w.stats.Exchanges++
 	w.emit.Exchange(ex)
+}
+
+// upgradesToH2C reports whether a request asked to switch to h2c.
+func upgradesToH2C(m *httpparse.Message) bool {
+	v, ok := m.Header("upgrade")
+	return ok && bytes.Contains(bytes.ToLower(v), []byte("h2c"))
 }
 
 func contains(list []string, s string) bool {

@@ -55,24 +55,27 @@ func Files(tb testing.TB) []string {
 // Truth is one line of a truth file. Only the fields the tests use are
 // decoded; see the corpus's SOURCES.md for the whole schema.
 type Truth struct {
-	Kind      string   `json:"kind"`
-	Frame     int      `json:"frame"`
-	Time      string   `json:"time"`
-	Src       string   `json:"src"`
-	Dst       string   `json:"dst"`
-	Method    string   `json:"method"`
-	Host      *string  `json:"host"`
-	URI       string   `json:"uri"`
-	Version   string   `json:"version"`
-	Status    *int     `json:"status"`
-	TCPStream *int     `json:"tcp_stream"`
-	StreamID  *int     `json:"stream_id"`
-	SNI       string   `json:"sni"`
-	QName     string   `json:"qname"`
-	Response  bool     `json:"response"`
-	Transport string   `json:"transport"`
-	Proto     string   `json:"proto"`
-	AnswersA  []string `json:"answers_a"`
+	Kind    string  `json:"kind"`
+	Frame   int     `json:"frame"`
+	Time    string  `json:"time"`
+	Src     string  `json:"src"`
+	Dst     string  `json:"dst"`
+	Method  string  `json:"method"`
+	Host    *string `json:"host"`
+	URI     string  `json:"uri"`
+	Version string  `json:"version"`
+	Status  *int    `json:"status"`
+	// UpgradedH2Status is the HTTP/2 response on stream 1 to a request that
+	// upgraded its connection to h2c (Status is then 101).
+	UpgradedH2Status *int     `json:"upgraded_h2_status"`
+	TCPStream        *int     `json:"tcp_stream"`
+	StreamID         *int     `json:"stream_id"`
+	SNI              string   `json:"sni"`
+	QName            string   `json:"qname"`
+	Response         bool     `json:"response"`
+	Transport        string   `json:"transport"`
+	Proto            string   `json:"proto"`
+	AnswersA         []string `json:"answers_a"`
 }
 
 // ReadTruth reads the truth file of a capture.
