@@ -143,6 +143,8 @@ func TestTLSPlaintext(t *testing.T) {
 		}
 		if w.c.cgroup == 0 {
 			t.Errorf("%s: CgroupID = 0; want the process's cgroup", w.name)
+		} else if p := NewResolver("").Path(w.c.cgroup); p == "" {
+			t.Errorf("%s: cgroup id %d resolves to no cgroup path", w.name, w.c.cgroup)
 		}
 		if w.c.local.Addr() != w.local {
 			t.Errorf("%s: Local = %v; want address %v", w.name, w.c.local, w.local)
