@@ -27,7 +27,9 @@ func Registrable(host string) string {
 			return ip.Unmap().String()
 		}
 	}
-	if !strings.Contains(host, ".") {
+	if !strings.Contains(host, ".") || !dnsChars(host) {
+		// A single label, or something that is not a DNS name at all:
+		// it stands for itself.
 		return host
 	}
 	d, err := publicsuffix.EffectiveTLDPlusOne(host)
@@ -58,6 +60,19 @@ func normalizeHost(host string) string {
 		// "name:port" or "v4:port"; a bare IPv6 literal has several colons.
 		host = host[:strings.IndexByte(host, ':')]
 	}
-	host = strings.TrimSuffix(host, ".")
+	host = strings.TrimRight(host, ". \t")
 	return strings.ToLower(host)
+}
+
+// dnsChars reports whether s holds only the bytes host names use in
+// practice: letters, digits, '-', '_' and '.'.
+func dnsChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' ||
+			b == '-' || b == '_' || b == '.') {
+			return false
+		}
+	}
+	return true
 }

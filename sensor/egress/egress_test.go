@@ -2,6 +2,7 @@ package egress
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -273,4 +274,20 @@ func BenchmarkCacheLookup(b *testing.B) {
 			b.Fatal("not found")
 		}
 	}
+}
+
+func FuzzRegistrable(f *testing.F) {
+	for _, s := range []string{"o123.ingest.sentry.io", "API.OpenAI.com.:443", "[::1]:80", "co.uk",
+		"1.2.3.4", "a..b.example.com", "x.com..", "", ":", "[", "myapp.herokuapp.com"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, host string) {
+		r := Registrable(host)
+		if r != strings.ToLower(r) {
+			t.Fatalf("Registrable(%q) = %q: not lower case", host, r)
+		}
+		if again := Registrable(r); again != r {
+			t.Fatalf("Registrable(%q) = %q, but Registrable(%q) = %q", host, r, r, again)
+		}
+	})
 }
