@@ -205,7 +205,8 @@ type Match struct {
 	Direction Direction
 	// Key is the name the value sat under: a header or cookie name, a query
 	// or form key, or the JSON key (the nearest one, for array elements).
-	// Empty for path segments and free text. Truncated to 64 bytes.
+	// Empty for path segments and free text, and when the key does not read
+	// like a field name (a key that is itself data is not repeated here).
 	Key string
 	// Start and End are byte offsets of the value within the scanned part
 	// (the path, the raw query, the header value, the body). When the value

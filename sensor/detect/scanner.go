@@ -51,8 +51,8 @@ func NewScanner(key secret.Key) *Scanner {
 		fp:    key.Hasher(),
 		kinds: make(map[string]keyKind),
 		names: make(map[string]string),
-		val: make([]byte, 0, 256),
-		alt: make([]byte, 0, 128),
+		val:   make([]byte, 0, 256),
+		alt:   make([]byte, 0, 128),
 	}
 }
 
@@ -112,8 +112,8 @@ func (s *Scanner) emit(c *scanCtx, class string, start, end int, value []byte) {
 		Fingerprint: s.fp.Fingerprint(class, value),
 		Preview:     secret.Preview(class, value),
 	}
-	if len(c.key) > 0 {
-		m.Key = s.name(c.key[:min(len(c.key), maxKeyLen)])
+	if len(c.key) > 0 && plausibleKey(c.key) {
+		m.Key = s.name(c.key)
 	}
 	if c.encoded {
 		m.Start, m.End = c.base, c.base+c.encLen
@@ -145,6 +145,33 @@ func (s *Scanner) kindOf(key []byte) keyKind {
 		s.kinds[string(key)] = k
 	}
 	return k
+}
+
+// plausibleKey reports whether a key reads like a field name rather than
+// data. JSON objects are sometimes keyed by the data itself ({"jane@…": …}),
+// and such a key must not travel in Match.Key: it needs a letter, at most
+// maxKeyLen bytes of [A-Za-z0-9_.$:-], no '@' and no run of 6 digits.
+func plausibleKey(k []byte) bool {
+	if len(k) > maxKeyLen {
+		return false
+	}
+	letter, run := false, 0
+	for _, c := range k {
+		switch {
+		case isAlpha(c):
+			letter, run = true, 0
+		case isDigit(c):
+			run++
+			if run >= 6 {
+				return false
+			}
+		case c == '_' || c == '-' || c == '.' || c == '$' || c == ':':
+			run = 0
+		default:
+			return false
+		}
+	}
+	return letter && !validGenericSecret(k)
 }
 
 // name interns a key name.

@@ -1,0 +1,530 @@
+package dataflow
+
+import (
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apitap/apitap/sensor/detect"
+	"github.com/apitap/apitap/sensor/exchange"
+	"github.com/apitap/apitap/sensor/finding"
+	"github.com/apitap/apitap/sensor/secret"
+)
+
+// Destination is where an exchange went, as the vendor resolver sees it.
+type Destination struct {
+	Host       string `json:"host"`                  // server name (or address)
+	VendorID   string `json:"vendor_id,omitempty"`   // "" when no vendor is known
+	VendorName string `json:"vendor_name,omitempty"` // display name
+	// Tier is the vendor's review tier ("approved", "restricted", …), and
+	// TierWeight how much data going there weighs in risk scores (0 means
+	// Config.DefaultTierWeight).
+	Tier       string  `json:"tier,omitempty"`
+	TierWeight float64 `json:"tier_weight,omitempty"`
+	External   bool    `json:"external"` // outside this organisation
+	Declared   bool    `json:"declared"` // on the approved vendor list
+	// CredentialTypes are the detect classes of credentials this vendor
+	// issues and expects ("github_token", …).
+	CredentialTypes []string `json:"credential_types,omitempty"`
+}
+
+// Stats count what the analyzer saw and what it had to drop.
+type Stats struct {
+	Exchanges          int64 `json:"exchanges"`
+	Matches            int64 `json:"matches"`
+	DroppedFlows       int64 `json:"dropped_flows"`
+	DroppedCredentials int64 `json:"dropped_credentials"`
+	DroppedFindings    int64 `json:"dropped_findings"`
+}
+
+type flowKey struct {
+	dest, class string
+	pos         detect.Position
+	dir         detect.Direction
+}
+
+type flowState struct {
+	vendor      string
+	count       int64
+	risk        float64
+	plaintext   bool
+	first, last time.Time
+}
+
+type credState struct {
+	typ, issuer string
+	first, last time.Time
+	dests       []string
+	clients     map[string]time.Time // client → last seen
+	// overflow counts clients seen after the clients map filled up.
+	overflow int
+	shared   bool
+}
+
+// match is a copy of a detect.Match that outlives the scan callback.
+type match struct {
+	detect.Match
+	claims detect.JWTClaims
+}
+
+// Analyzer keeps the data-flow map, the credential table and the findings.
+// It is not safe for concurrent use: the caller serialises calls (one
+// Analyzer per worker, or a mutex around it).
+type Analyzer struct {
+	cfg     Config
+	scanner *detect.Scanner
+	resolve func(ex *exchange.Exchange) Destination
+
+	flows      map[flowKey]*flowState
+	creds      map[string]*credState
+	findings   map[string]*finding.Finding
+	localHosts map[string]bool
+	stats      Stats
+
+	matches []match // per-exchange scratch
+}
+
+// New returns an Analyzer that fingerprints with key and asks resolve where
+// each exchange went. A nil resolve treats every destination as external,
+// unclassified and undeclared, named by the exchange's Host.
+func New(cfg Config, key secret.Key, resolve func(ex *exchange.Exchange) Destination) *Analyzer {
+	if resolve == nil {
+		resolve = func(ex *exchange.Exchange) Destination {
+			return Destination{Host: ex.Host, External: true}
+		}
+	}
+	return &Analyzer{
+		cfg:        cfg,
+		scanner:    detect.NewScanner(key),
+		resolve:    resolve,
+		flows:      make(map[flowKey]*flowState),
+		creds:      make(map[string]*credState),
+		findings:   make(map[string]*finding.Finding),
+		localHosts: make(map[string]bool),
+	}
+}
+
+// Stats returns the counters.
+func (a *Analyzer) Stats() Stats { return a.stats }
+
+// Exchange scans ex and updates flows, credentials and findings. It keeps
+// no reference to ex.
+func (a *Analyzer) Exchange(ex *exchange.Exchange) {
+	a.stats.Exchanges++
+	if ex.Direction == exchange.DirInbound && ex.Host != "" && len(a.localHosts) < 4096 {
+		a.localHosts[ex.Host] = true
+	}
+
+	a.matches = a.matches[:0]
+	a.scanner.ScanExchange(ex, func(m *detect.Match) {
+		c := match{Match: *m}
+		if m.JWT != nil {
+			c.claims = *m.JWT
+			c.JWT = nil
+		}
+		a.matches = append(a.matches, c)
+	})
+	if len(a.matches) == 0 {
+		return
+	}
+	a.stats.Matches += int64(len(a.matches))
+
+	d := a.resolve(ex)
+	if d.Host == "" {
+		d.Host = ex.Host
+	}
+	if d.Host == "" && ex.Server.IsValid() {
+		d.Host = ex.Server.Addr().String()
+	}
+	if d.TierWeight <= 0 {
+		d.TierWeight = a.cfg.defaultTierWeight()
+	}
+	e := exInfo{
+		dest:      &d,
+		at:        ex.Start,
+		plaintext: plaintext(ex),
+		source:    sourceOf(ex),
+		client:    clientOf(ex),
+		auth:      ex.Auth != "",
+	}
+	if e.at.IsZero() {
+		e.at = ex.End
+	}
+	for i := range a.matches {
+		if m := &a.matches[i]; m.Direction == detect.DirRequest && m.Category == detect.CatCredential {
+			e.auth = true
+		}
+	}
+
+	piiSeen := map[string]bool{}
+	for i := range a.matches {
+		m := &a.matches[i]
+		risk := a.risk(m, &e)
+		a.flow(m, &e, risk)
+
+		if m.Direction == detect.DirRequest && m.Category == detect.CatCredential {
+			a.credential(m, &e, risk)
+		}
+		if m.Direction == detect.DirResponse && m.Category == detect.CatPII && !e.auth &&
+			!piiSeen[m.Class] {
+			piiSeen[m.Class] = true
+			a.raise(finding.PIIUnauthenticated, &e, risk, finding.SevMedium,
+				"Personal data ("+m.Class+") returned to a request without credentials",
+				evidence(m, "data_class", m.Class, "position", m.Position.String()),
+				m.Class)
+		}
+		if m.Direction == detect.DirRequest && d.External {
+			a.policy(m, &e, risk)
+		}
+	}
+}
+
+// exInfo is what every match of one exchange shares.
+type exInfo struct {
+	dest           *Destination
+	at             time.Time
+	plaintext      bool
+	source, client string
+	auth           bool // the request carried any credential
+}
+
+// plaintext reports whether the exchange was read off the wire in clear:
+// not from a TLS library (the +tls suffix) and not h2, which only runs over
+// TLS.
+func plaintext(ex *exchange.Exchange) bool {
+	return ex.Protocol != "" && !strings.HasSuffix(ex.Protocol, exchange.SuffixTLS) &&
+		ex.Protocol != exchange.ProtoH2
+}
+
+// sourceOf names the local party of an exchange: the container or process
+// when known, the served host for inbound traffic, else the client address.
+func sourceOf(ex *exchange.Exchange) string {
+	if p := ex.Process; p != nil {
+		if p.Container != "" {
+			return "container:" + p.Container
+		}
+		if p.Comm != "" {
+			return "process:" + p.Comm
+		}
+	}
+	if ex.Direction == exchange.DirInbound {
+		if ex.Host != "" {
+			return ex.Host
+		}
+		return ex.Server.Addr().String()
+	}
+	if ex.Client.IsValid() {
+		return ex.Client.Addr().String()
+	}
+	return ""
+}
+
+// clientOf names the party that sent the request: its container when known,
+// else its address (without the ephemeral port).
+func clientOf(ex *exchange.Exchange) string {
+	if ex.Direction != exchange.DirInbound && ex.Process != nil && ex.Process.Container != "" {
+		return "container:" + ex.Process.Container
+	}
+	if ex.Client.IsValid() {
+		return ex.Client.Addr().String()
+	}
+	return ""
+}
+
+// risk scores one match: sensitivity × tier weight, multiplied when the data
+// is in the URL, in plaintext, or goes to an external destination that is
+// undeclared or unclassified.
+func (a *Analyzer) risk(m *match, e *exInfo) float64 {
+	r := float64(m.Sensitivity) * e.dest.TierWeight
+	if m.Position.InURL() {
+		r *= a.cfg.urlMultiplier()
+	}
+	if e.plaintext {
+		r *= a.cfg.plaintextMultiplier()
+	}
+	if e.dest.External {
+		switch {
+		case e.dest.VendorID == "":
+			r *= a.cfg.unclassifiedMultiplier()
+		case !e.dest.Declared:
+			r *= a.cfg.undeclaredMultiplier()
+		}
+	}
+	return r
+}
+
+func (a *Analyzer) flow(m *match, e *exInfo, risk float64) {
+	k := flowKey{e.dest.Host, m.Class, m.Position, m.Direction}
+	f, ok := a.flows[k]
+	if !ok {
+		if len(a.flows) >= a.cfg.maxFlows() {
+			a.stats.DroppedFlows++
+			return
+		}
+		f = &flowState{first: e.at}
+		a.flows[k] = f
+	}
+	f.vendor = e.dest.VendorID
+	f.count++
+	f.risk = max(f.risk, risk)
+	f.plaintext = f.plaintext || e.plaintext
+	if e.at.Before(f.first) {
+		f.first = e.at
+	}
+	if e.at.After(f.last) {
+		f.last = e.at
+	}
+}
+
+// credential updates the fingerprint table and raises the credential
+// findings for one credential sent in a request.
+func (a *Analyzer) credential(m *match, e *exInfo, risk float64) {
+	d := e.dest
+	issuer := m.Vendor
+	if m.Class == detect.ClassJWT && m.claims.Iss != "" {
+		issuer = m.claims.Iss
+	}
+
+	c, ok := a.creds[m.Fingerprint]
+	if !ok {
+		if len(a.creds) >= a.cfg.maxCredentials() {
+			a.stats.DroppedCredentials++
+		} else {
+			c = &credState{typ: m.Class, issuer: issuer, first: e.at, last: e.at,
+				clients: make(map[string]time.Time)}
+			a.creds[m.Fingerprint] = c
+		}
+	}
+	if c != nil {
+		a.credentialSeen(c, m, e, risk)
+	}
+
+	if m.Position.InURL() {
+		a.raise(finding.CredentialInURL, e, risk, finding.SevMedium,
+			"Credential ("+m.Class+") sent in the URL", evidence(m), m.Class)
+	}
+	if e.plaintext && d.External {
+		a.raise(finding.CredentialPlaintext, e, risk, finding.SevHigh,
+			"Credential ("+m.Class+") sent in plaintext to "+d.Host, evidence(m), m.Class)
+	}
+	if m.Vendor != "" && d.External && d.VendorID != m.Vendor &&
+		!slices.Contains(d.CredentialTypes, m.Class) {
+		a.raise(finding.CredentialWrongIssuer, e, risk, finding.SevHigh,
+			"Credential issued by "+m.Vendor+" sent to "+d.Host,
+			evidence(m, "issuer", m.Vendor), m.Class)
+	}
+	if m.Class == detect.ClassJWT {
+		a.jwt(m, e, risk)
+	}
+}
+
+func (a *Analyzer) credentialSeen(c *credState, m *match, e *exInfo, risk float64) {
+	if e.at.Before(c.first) {
+		c.first = e.at
+	}
+	if e.at.After(c.last) {
+		c.last = e.at
+	}
+	if !slices.Contains(c.dests, e.dest.Host) && len(c.dests) < a.cfg.maxDestsPerCred() {
+		c.dests = append(c.dests, e.dest.Host)
+	}
+	if e.client == "" {
+		return
+	}
+
+	prev, known := c.clients[e.client]
+	if !known {
+		if len(c.clients) >= a.cfg.maxClientsPerCred() {
+			evictStalest(c.clients)
+			c.overflow++
+		}
+		if e.at.After(c.first.Add(a.cfg.learningWindow())) {
+			a.raise(finding.CredentialNewClient, e, risk, finding.SevMedium,
+				"Known credential ("+m.Class+") used from a new client "+e.client,
+				evidence(m, "client", e.client), m.Fingerprint, e.client)
+		}
+	}
+	c.clients[e.client] = e.at
+
+	// Recount only when the set of recent clients can have grown.
+	win := a.cfg.sharedWindow()
+	if !known || e.at.Sub(prev) > win {
+		n := 0
+		for _, t := range c.clients {
+			if e.at.Sub(t) <= win {
+				n++
+			}
+		}
+		if n > a.cfg.sharedClients() {
+			// About the credential, not one client: no source in the id.
+			fleet := *e
+			fleet.source = ""
+			a.raise(finding.CredentialShared, &fleet, risk, finding.SevMedium,
+				"One credential ("+m.Class+") used by many clients",
+				evidence(m, "clients", n, "window", win.String()), m.Fingerprint)
+		}
+	}
+}
+
+func evictStalest(m map[string]time.Time) {
+	var k string
+	var t time.Time
+	for c, s := range m {
+		if k == "" || s.Before(t) {
+			k, t = c, s
+		}
+	}
+	delete(m, k)
+}
+
+// jwt raises jwt_weak and, for a locally issued token sent to a third
+// party, credential_wrong_issuer.
+func (a *Analyzer) jwt(m *match, e *exInfo, risk float64) {
+	c := &m.claims
+	var reason string
+	sev := finding.SevMedium
+	switch {
+	case strings.EqualFold(c.Alg, "none"):
+		reason, sev = "alg_none", finding.SevHigh
+	case !c.HasExp:
+		reason = "no_exp"
+	case c.Iat > 0 && c.Exp > c.Iat &&
+		time.Duration(c.Exp-c.Iat)*time.Second > a.cfg.jwtMaxLifetime():
+		reason = "long_lifetime"
+	}
+	if reason != "" {
+		a.raise(finding.JWTWeak, e, risk, sev, "Weak JWT ("+reason+") from issuer "+
+			displayIssuer(c.Iss), evidence(m, "reason", reason), reason, c.Iss)
+	}
+
+	if c.Iss != "" && e.dest.External && a.localIssuer(c.Iss) {
+		a.raise(finding.CredentialWrongIssuer, e, risk, finding.SevHigh,
+			"Locally issued JWT sent to third party "+e.dest.Host,
+			evidence(m, "issuer", c.Iss), m.Class, c.Iss)
+	}
+}
+
+func displayIssuer(iss string) string {
+	if iss == "" {
+		return "(none)"
+	}
+	return iss
+}
+
+// localIssuer reports whether a JWT iss names this organisation: a listed
+// issuer, a host served by a local service, a private or loopback address,
+// or a name under a local-only suffix.
+func (a *Analyzer) localIssuer(iss string) bool {
+	host := iss
+	if u, err := url.Parse(iss); err == nil && u.Host != "" {
+		host = u.Hostname()
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	for _, l := range a.cfg.LocalIssuers {
+		l = strings.ToLower(l)
+		if host == l || strings.HasPrefix(l, ".") && strings.HasSuffix(host, l) {
+			return true
+		}
+	}
+	if a.localHosts[host] || host == "localhost" {
+		return true
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast()
+	}
+	for _, s := range [...]string{".local", ".internal", ".svc", ".cluster.local", ".lan",
+		".localhost", ".corp", ".intranet"} {
+		if strings.HasSuffix(host, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// policy raises data_policy_violation when the destination may not receive
+// the class.
+func (a *Analyzer) policy(m *match, e *exInfo, risk float64) {
+	d := e.dest
+	if m.Category == detect.CatCredential &&
+		(slices.Contains(d.CredentialTypes, m.Class) || m.Vendor != "" && m.Vendor == d.VendorID) {
+		return
+	}
+	ok, checked := a.cfg.Policy.allowed(d, m.Class, m.Category.String())
+	if ok || !checked {
+		return
+	}
+	a.raise(finding.DataPolicyViolation, e, risk, finding.SevMedium,
+		"Data class "+m.Class+" sent to "+d.Host+" (tier "+tierName(d)+") against policy",
+		evidence(m, "tier", tierName(d), "data_class", m.Class), m.Class)
+}
+
+func tierName(d *Destination) string {
+	if d.Tier == "" {
+		return "unclassified"
+	}
+	return d.Tier
+}
+
+// evidence builds a finding's evidence from a match: the data class, where
+// it was, its fingerprint and preview, and for JWTs the claims. Extra
+// key/value pairs follow.
+func evidence(m *match, kv ...any) map[string]any {
+	ev := map[string]any{
+		"data_class":  m.Class,
+		"position":    m.Position.String(),
+		"direction":   m.Direction.String(),
+		"fingerprint": m.Fingerprint,
+		"preview":     m.Preview,
+	}
+	if m.Key != "" {
+		ev["key"] = m.Key
+	}
+	if m.Class == detect.ClassJWT {
+		ev["claims"] = m.claims
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		ev[kv[i].(string)] = kv[i+1]
+	}
+	return ev
+}
+
+// severityFor raises a type's base severity with the risk score: 20 and
+// more is critical, 12 high, 6 medium.
+func severityFor(base finding.Severity, risk float64) finding.Severity {
+	s := base
+	switch {
+	case risk >= 20:
+		s = max(s, finding.SevCritical)
+	case risk >= 12:
+		s = max(s, finding.SevHigh)
+	case risk >= 6:
+		s = max(s, finding.SevMedium)
+	}
+	return s
+}
+
+// raise creates or updates the finding identified by typ, the exchange's
+// source and destination, and subject.
+func (a *Analyzer) raise(typ string, e *exInfo, risk float64, base finding.Severity,
+	title string, ev map[string]any, subject ...string) {
+	ids := append([]string{e.source, e.dest.Host}, subject...)
+	uid := finding.UID(typ, ids...)
+	n := &finding.Finding{
+		Type: typ, UID: uid, Title: title, Severity: severityFor(base, risk), Risk: risk,
+		Source: e.source, Destination: e.dest.Host, Evidence: ev,
+		FirstSeen: e.at, LastSeen: e.at, Count: 1,
+	}
+	if f, ok := a.findings[uid]; ok {
+		f.Merge(n)
+		f.Evidence = ev // the latest fingerprint, preview and claims
+		f.Title = title
+		return
+	}
+	if len(a.findings) >= a.cfg.maxFindings() {
+		a.stats.DroppedFindings++
+		return
+	}
+	a.findings[uid] = n
+}
