@@ -205,6 +205,7 @@ func TestDiscovery(t *testing.T) {
 func discover(t *testing.T, pcap, specPath string) ([]inventory.Endpoint, []byte) {
 	t.Helper()
 	if bin := apitapWithSpec(t); bin != "" {
+		t.Logf("discovering through %s read --spec %s", bin, filepath.Base(specPath))
 		exportPath := filepath.Join(t.TempDir(), "export.yaml")
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
@@ -219,6 +220,9 @@ func discover(t *testing.T, pcap, specPath string) ([]inventory.Endpoint, []byte
 		var rep struct {
 			Endpoints []inventory.Endpoint `json:"endpoints"`
 		}
+		if !bytes.Contains(out, []byte(`"spec_status"`)) {
+			t.Fatalf("apitap read --format json: no spec_status in the report")
+		}
 		if err := json.Unmarshal(out, &rep); err != nil {
 			t.Fatalf("apitap read output: %v", err)
 		}
@@ -229,7 +233,7 @@ func discover(t *testing.T, pcap, specPath string) ([]inventory.Endpoint, []byte
 		return rep.Endpoints, export
 	}
 
-	t.Log("apitap read has no --spec/--export yet: running engine, spec and inventory in process")
+	t.Log("discovering in process (engine, spec, inventory): no apitap read --spec/--export, or APITAP_E2E_INPROCESS set")
 	set, err := spec.Load(specPath)
 	if err != nil {
 		t.Fatal(err)
@@ -270,15 +274,19 @@ var (
 	apitapBin  string
 )
 
-// apitapWithSpec builds ./cmd/apitap once and returns its path if `read`
-// accepts --spec and --export, else "".
+// apitapWithSpec builds ./cmd/apitap once (into the first caller's temp
+// dir) and returns its path if `read` accepts --spec and --export, else "".
+// APITAP_E2E_INPROCESS=1 forces the in-process path.
 func apitapWithSpec(t *testing.T) string {
 	apitapOnce.Do(func() {
 		root, err := filepath.Abs("../..")
 		if err != nil {
 			return
 		}
-		bin := filepath.Join(os.TempDir(), fmt.Sprintf("apitap-e2e-%d", os.Getpid()))
+		if os.Getenv("APITAP_E2E_INPROCESS") != "" {
+			return // exercise the in-process path
+		}
+		bin := filepath.Join(t.TempDir(), "apitap")
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/apitap")
