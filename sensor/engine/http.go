@@ -121,6 +121,9 @@ func (h *httpConn) emit(req *httpparse.Request, resp *httpparse.Response) {
 	if resp != nil && resp.Proto == httpparse.ProtoH2C {
 		ex.Protocol = exchange.ProtoH2C // an upgraded request answered on stream 1
 	}
+	if c.decrypted {
+		ex.Protocol += exchange.SuffixTLS
+	}
 	fillMessage(&ex.Request, &req.Message)
 	ex.UserAgent = headerString(&req.Message, "user-agent")
 	ex.Auth = authScheme(&req.Message, ex.QueryKeys)

@@ -58,6 +58,8 @@ type conn struct {
 	hosts     []string
 	exchanges int
 	h2c       bool
+	// decrypted marks a stream read from a TLS library, not the wire.
+	decrypted bool
 }
 
 // dirSink adapts one direction of a conn to reasm.Sink.
