@@ -175,6 +175,9 @@ type findingState struct {
 // Analyzer maps outbound traffic to third parties. Feed it with Exchange,
 // Flow and DNS in capture order, then read ThirdParties and Findings.
 //
+// Without a declared list (Config.Declared nil) nothing is flagged as
+// undeclared: an unconfigured sensor cannot know what was approved.
+//
 // An Analyzer is not safe for concurrent use; the caller serialises. Every
 // table it keeps is bounded (see Config); Stats reports what was dropped.
 type Analyzer struct {
@@ -519,7 +522,8 @@ func (a *Analyzer) finding(typ string, src sourceKey, d *dest, start, end time.T
 	return fs
 }
 
-// newFinding sets type, identity, title and severity. Severities and risk
+// newFinding sets type, identity, title and severity. A finding's Count is
+// the number of flows and exchanges that showed it. Severities and risk
 // scores (0-100):
 //
 //   - vendor_callout: informational, risk 0; it records that a source

@@ -364,3 +364,48 @@ func TestFlowAllocs(t *testing.T) {
 		t.Errorf("Flow to a known destination allocates %.1f times; want 0", n)
 	}
 }
+
+func TestResolve(t *testing.T) {
+	decl, err := ParseDeclared("v.yaml", []byte("vendors: [stripe]\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAnalyzer(Config{Declared: decl})
+	a.DNS(&exchange.DNS{Time: t0, Client: netip.MustParseAddr("10.0.0.5"), Name: "api.openai.com",
+		Addrs: []netip.Addr{netip.MustParseAddr("104.18.7.192")}, TTL: 60})
+	ex := func(host, server string) *exchange.Exchange {
+		return &exchange.Exchange{Start: t0, Client: ap("10.0.0.5:40000"), Server: ap(server),
+			Direction: exchange.DirOutbound, Protocol: exchange.ProtoHTTP11, Host: host}
+	}
+	tests := []struct {
+		name                 string
+		ex                   *exchange.Exchange
+		host, vendor         string
+		external, undeclared bool
+		tier                 Tier
+	}{
+		{"declared vendor", ex("api.stripe.com", "54.1.1.1:443"), "api.stripe.com", "stripe", true, false,
+			TierTrusted},
+		{"named by dns", ex("", "104.18.7.192:443"), "api.openai.com", "openai", true, true, TierLimited},
+		{"bare ip", ex("", "198.51.100.1:80"), "198.51.100.1", "", true, true, TierUnknown},
+		{"local", ex("orders", "10.0.0.9:80"), "orders", "", false, false, TierUnknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := a.Resolve(tt.ex)
+			vid := ""
+			if r.Vendor != nil {
+				vid = r.Vendor.ID
+			}
+			if r.Hostname != tt.host || vid != tt.vendor || r.External != tt.external ||
+				r.Undeclared != tt.undeclared || r.Tier() != tt.tier {
+				t.Errorf("Resolve() = %+v (vendor %q); "+
+					"want host %s vendor %q external %v undeclared %v tier %v",
+					r, vid, tt.host, tt.vendor, tt.external, tt.undeclared, tt.tier)
+			}
+		})
+	}
+	if n := len(a.ThirdParties()); n != 0 {
+		t.Errorf("Resolve recorded %d third parties; want 0", n)
+	}
+}

@@ -119,7 +119,8 @@ func ParseTier(s string) (Tier, error) {
 	case "minimal", "4":
 		return TierMinimal, nil
 	}
-	return TierUnknown, fmt.Errorf("vendor: unknown tier %q (want critical, trusted, limited or minimal)", s)
+	return TierUnknown, fmt.Errorf(
+		"vendor: unknown tier %q (want critical, trusted, limited or minimal)", s)
 }
 
 // MarshalText writes the tier's name; TierUnknown writes "".
@@ -365,7 +366,8 @@ func (c *Catalog) build() error {
 			key, wild := strings.CutPrefix(d, "*.")
 			s := c.index[key]
 			if other, ok := owner[d]; ok {
-				errs = append(errs, fmt.Errorf("vendor %q: domain %q also belongs to %q", v.ID, d, other))
+				errs = append(errs,
+					fmt.Errorf("vendor %q: domain %q also belongs to %q", v.ID, d, other))
 				return
 			}
 			owner[d] = v.ID

@@ -148,8 +148,10 @@ func TestNewCatalogRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := NewCatalog(tt.vendors)
-			if err == nil || !errors.Is(err, ErrInvalidCatalog) || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("NewCatalog() error = %v; want ErrInvalidCatalog containing %q", err, tt.wantErr)
+			if err == nil || !errors.Is(err, ErrInvalidCatalog) ||
+				!strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("NewCatalog() error = %v; want ErrInvalidCatalog containing %q",
+					err, tt.wantErr)
 			}
 		})
 	}
@@ -196,7 +198,7 @@ func TestMerge(t *testing.T) {
 		t.Errorf("Match(sentry) after override = %+v; want tier trusted", got)
 	}
 	if got := m.Match("sentry-cdn.com"); got != nil {
-		t.Errorf("Match(sentry-cdn.com) after override = %q; want nil (override replaced domains)", got.ID)
+		t.Errorf("Match(sentry-cdn.com) after override = %q; want nil (domains replaced)", got.ID)
 	}
 	if got := m.Match("api.openai.com"); got == nil || got.ID != "acme-ml" {
 		t.Errorf("Match(api.openai.com) = %v; want acme-ml (re-homed by override)", got)

@@ -64,7 +64,8 @@ func TestParseDeclaredErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseDeclared("v.yaml", []byte(tt.in), nil)
 			if err == nil || !errors.Is(err, ErrDeclared) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("ParseDeclared(%q) error = %v; want ErrDeclared containing %q", tt.in, err, tt.want)
+				t.Errorf("ParseDeclared(%q) error = %v; want ErrDeclared containing %q",
+					tt.in, err, tt.want)
 			}
 		})
 	}
@@ -81,7 +82,8 @@ func TestParseDeclaredEmpty(t *testing.T) {
 			t.Errorf("ParseDeclared(%q).Allows(stripe) = true; want false", in)
 		}
 	}
-	if _, err := LoadDeclared(filepath.Join(t.TempDir(), "missing.yaml"), nil); !errors.Is(err, os.ErrNotExist) {
+	_, err := LoadDeclared(filepath.Join(t.TempDir(), "missing.yaml"), nil)
+	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("LoadDeclared(missing) error = %v; want os.ErrNotExist", err)
 	}
 }
