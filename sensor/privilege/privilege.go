@@ -72,7 +72,7 @@ func CheckPath(path string) error {
 // Status is the capability state of a thread, from /proc/.../status.
 type Status struct {
 	Inheritable, Permitted, Effective, Bounding, Ambient uint64
-	NoNewPrivs                                          bool
+	NoNewPrivs                                           bool
 }
 
 // ReadStatus parses a /proc/PID/status or /proc/PID/task/TID/status file.
@@ -112,4 +112,3 @@ func ReadStatus(path string) (Status, error) {
 	}
 	return s, nil
 }
-
