@@ -229,7 +229,13 @@ func (s *Scanner) keyed(c *scanCtx, v []byte) {
 	n := len(v)
 	switch c.kind {
 	case keySecret:
-		if c.found&credentialBits == 0 && validGenericSecret(v) {
+		// A stored Authorization value ("Bearer abc…") under a
+		// credential key: judge the token, report the whole value.
+		tok := v
+		if len(v) > 7 && asciiEqualFold(v[:7], "bearer ") {
+			tok = v[7:]
+		}
+		if c.found&credentialBits == 0 && validGenericSecret(tok) {
 			s.emit(c, ClassGenericSecret, 0, n, v)
 		}
 	case keyPassword:
