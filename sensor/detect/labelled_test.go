@@ -184,6 +184,20 @@ func negatives(g *gen) []sample {
 		add(ClassGeoLocation, "json", `{"lat":1,"status":"ok"}`)
 		add("", "text", "The quick brown fox jumps over the lazy dog, version 3 of 10.")
 		add(ClassAWSAccessKey, "text", "AKIA"+g.str(16, base32U)+g.str(4, base32U))
+		add("", "json", `{"img":"data:image/png;base64,`+base64.StdEncoding.EncodeToString([]byte(g.str(200, alnum+"\x01\xfe+/")))+`"}`)
+		add("", "path", "/static/js/main."+g.str(8, hexLower)+".chunk.js")
+		add("", "path", "/assets/"+g.mixed(20, alnum)+"/logo@2x.png")
+		add(ClassEmail, "text", "@media screen { a { color: red } } npm i @scope/pkg@1.2."+g.digits(1))
+		add(ClassPaymentCard, "json", `{"imei":"`+g.card("35", 15)+`","isbn":"978`+g.digits(10)+`"}`)
+		add(ClassPhone, "json", `{"tz":"+05:30","offset":"+0530","delta":"+1`+g.digits(7)+`"}`)
+		add(ClassGenericSecret, "json", `{"token":"N/A","secret":"pending","api_key":null,"password":""}`)
+		add(ClassSessionCookie, "cookie", "session=1; sessionid=true; sid=abc")
+		add(ClassUserID, "json", `{"user_id":null,"account_id":"","org_id":false}`)
+		add(ClassIPAddress, "json", `{"sdk_version":"1.2.3.4","os_version":"10.0.0.1"}`)
+		add(ClassJWT, "text", "token eyJhbGciOiJIUzI1NiJ9.e30 is cut")
+		add("", "query", "page=2&per_page=50&sort=-created_at&filter%5Bstatus%5D=open&cursor="+g.mixed(24, alnum))
+		add("", "form", "grant_type=authorization_code&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb&state="+g.str(8, alnum))
+		add("", "text", "<html><body><h1>404 Not Found</h1><p>nginx/1.25."+g.digits(1)+"</p></body></html>")
 	}
 	return out
 }

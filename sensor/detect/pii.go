@@ -436,12 +436,13 @@ func dashedSSN(w []byte, d *[9]byte) bool {
 
 // --- phone numbers ---
 
-// countryCodes are the E.164 country calling codes in use. One- and
-// two-digit codes are listed; three-digit codes are listed by their first
-// two digits (every code in zones 21x, 22x, … is allocated or reserved for
-// a country, so the third digit adds little).
+// countryCodes are the E.164 country calling codes in use: two-digit codes
+// as they are, three-digit codes by their first two digits and an 'x' (every
+// code in zones 21x, 22x, … is allocated or reserved for a country, so the
+// third digit adds little). The one-digit codes, 1 and 7, are checked in
+// validE164.
 var countryCodes = func() map[string]bool {
-	m := map[string]bool{"1": true, "7": true}
+	m := map[string]bool{}
 	for _, c := range []string{
 		"20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45",
 		"46", "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61",
@@ -459,13 +460,21 @@ var countryCodes = func() map[string]bool {
 	return m
 }()
 
-// validE164 checks digits that follow a '+': 8 to 15 digits in total and a
-// country code in use.
+// validE164 checks digits that follow a '+': a country code in use and 9 to
+// 15 digits in total (exactly 11 for +1 and +7).
 func validE164(d []byte) bool {
 	if len(d) < 8 || len(d) > 15 || d[0] == '0' {
 		return false
 	}
-	if countryCodes[string(d[:1])] || countryCodes[string(d[:2])] {
+	// +1 (NANP) and +7 numbers have exactly ten national digits; that
+	// rules out "+1234567"-style counters and diffs.
+	if d[0] == '1' || d[0] == '7' {
+		return len(d) == 11
+	}
+	if len(d) < 9 {
+		return false
+	}
+	if countryCodes[string(d[:2])] {
 		return true
 	}
 	var k [3]byte
