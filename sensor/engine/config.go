@@ -45,7 +45,17 @@ type Config struct {
 	Local func(netip.Addr) bool
 	// UDPIdleTimeout evicts UDP flows sooner than TCP ones. Default 30 s.
 	UDPIdleTimeout time.Duration
+	// AdmitFlow, when set, is asked before a worker creates a flow; false
+	// drops the packet (or chunk) that would have created it and counts it
+	// in Stats.Shed. Flows already held keep being parsed, so a memory
+	// guard can stop growth without cutting exchanges in half. It is called
+	// on the packet path of every worker at once: it must be cheap (an
+	// atomic load) and safe for concurrent use. Default: admit every flow.
+	AdmitFlow func() bool
 }
+
+// admit reports whether a new flow may be created.
+func (c *Config) admit() bool { return c.AdmitFlow == nil || c.AdmitFlow() }
 
 func (c *Config) maxStreamBuffer() int {
 	if c.MaxStreamBuffer <= 0 {

@@ -41,6 +41,10 @@ func (w *Worker) Stream(ch *Chunk) {
 	key := streamKey(ch)
 	e := w.flows.Get(key, ch.Time)
 	if e == nil {
+		if !w.cfg.admit() {
+			w.stats.Shed++
+			return
+		}
 		e = w.flows.Insert(key, ch.Time, w.evictF)
 		c := &e.Value
 		local, remote := ch.Local, ch.Remote

@@ -92,6 +92,10 @@ func (w *Worker) tcp(p *decode.Packet) {
 			// and no reason to hold state for it.
 			return
 		}
+		if !w.cfg.admit() {
+			w.stats.Shed++
+			return
+		}
 		e = w.flows.Insert(key, p.Time, w.evictF)
 		e.Value.init(w, key, dir, src, dst, decode.ProtoTCP, p.Time)
 	}

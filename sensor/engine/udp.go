@@ -18,6 +18,10 @@ func (w *Worker) udpPacket(p *decode.Packet) {
 	key, dir := flow.KeyOf(src, dst, decode.ProtoUDP)
 	e := w.flows.Get(key, p.Time)
 	if e == nil {
+		if !w.cfg.admit() {
+			w.stats.Shed++
+			return
+		}
 		e = w.flows.Insert(key, p.Time, w.evictF)
 		e.Value.init(w, key, dir, src, dst, decode.ProtoUDP, p.Time)
 		// The first datagram's sender is the client, unless it came from

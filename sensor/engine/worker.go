@@ -37,6 +37,9 @@ type Stats struct {
 	DNSErrors      uint64
 	QUICInitials   uint64
 	NotHTTP        uint64 // TCP flows given up as not HTTP
+	// Shed counts packets and chunks dropped because Config.AdmitFlow
+	// refused the flow they would have created.
+	Shed uint64
 }
 
 // Add folds o into s.
@@ -66,6 +69,7 @@ func (s *Stats) Add(o *Stats) {
 	s.DNSErrors += o.DNSErrors
 	s.QUICInitials += o.QUICInitials
 	s.NotHTTP += o.NotHTTP
+	s.Shed += o.Shed
 }
 
 // Worker runs the flow table and parsers for its share of the flows.
