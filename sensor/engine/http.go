@@ -3,7 +3,6 @@ package engine
 import (
 	"bytes"
 	"strings"
-	"time"
 
 	"github.com/apitap/apitap/sensor/exchange"
 	"github.com/apitap/apitap/sensor/httpparse"
@@ -69,8 +68,10 @@ func (h *httpConn) Event(e httpparse.Event) {
 }
 
 // emit builds the exchange for a request and its response (nil if none).
-// This is where parser views become strings: one allocation set per
-// exchange, none per packet.
+// This is where parser views become strings. All the strings of one
+// exchange are cut from a single allocation, and the slices (headers,
+// query keys) are the worker's, reused: the Emitter may keep the strings
+// but not the slices.
 func (h *httpConn) emit(req *httpparse.Request, resp *httpparse.Response) {
 	c, w := h.c, h.c.w
 	cd := c.clientDir()
@@ -105,7 +106,6 @@ func (h *httpConn) emit(req *httpparse.Request, resp *httpparse.Response) {
 			target = []byte("/")
 		}
 	}
-	ex.Host = normalizeHost(host)
 	path, query := target, []byte(nil)
 	if i := bytes.IndexByte(target, '?'); i >= 0 {
 		path, query = target[:i], target[i+1:]
@@ -113,24 +113,45 @@ func (h *httpConn) emit(req *httpparse.Request, resp *httpparse.Response) {
 	if i := bytes.IndexByte(path, '#'); i >= 0 {
 		path = path[:i]
 	}
-	ex.Path = string(path)
-	if len(query) > 0 {
-		ex.RawQuery = string(query)
-		ex.QueryKeys = queryKeys(ex.RawQuery)
+
+	// Gather every string's bytes, then make one string of them all.
+	a := &w.arena
+	a.reset()
+	hostSpan := a.putLower(hostOnly(host))
+	pathSpan := a.put(path)
+	querySpan := a.put(query)
+	reqHeaders := a.headers(&w.reqSpans, req.Headers)
+	var respHeaders []hdrSpan
+	if resp != nil {
+		respHeaders = a.headers(&w.respSpans, resp.Headers)
 	}
+	reqCT := a.putLower(mediaTypeBytes(req.ContentType()))
+	var respCT span
+	if resp != nil {
+		respCT = a.putLower(mediaTypeBytes(resp.ContentType()))
+	}
+	all := string(a.buf)
+
+	ex.Host = hostSpan.of(all)
+	ex.Path = pathSpan.of(all)
+	ex.RawQuery = querySpan.of(all)
+	ex.QueryKeys = queryKeys(w.queryKeys[:0], ex.RawQuery)
+	w.queryKeys = ex.QueryKeys
 	if resp != nil && resp.Proto == httpparse.ProtoH2C {
 		ex.Protocol = exchange.ProtoH2C // an upgraded request answered on stream 1
 	}
 	if c.decrypted {
 		ex.Protocol += exchange.SuffixTLS
 	}
-	fillMessage(&ex.Request, &req.Message)
-	ex.UserAgent = headerString(&req.Message, "user-agent")
-	ex.Auth = authScheme(&req.Message, ex.QueryKeys)
+	ex.Request.Headers = materialize(&w.reqHeaders, reqHeaders, all)
+	fillMessage(&ex.Request, &req.Message, reqCT.of(all))
+	ex.UserAgent, _ = ex.Request.Header("user-agent")
+	ex.Auth = authScheme(&ex.Request, ex.QueryKeys)
 	if resp != nil {
 		ex.Status = resp.Status
 		ex.End = resp.End
-		fillMessage(&ex.Response, &resp.Message)
+		ex.Response.Headers = materialize(&w.respHeaders, respHeaders, all)
+		fillMessage(&ex.Response, &resp.Message, respCT.of(all))
 		if resp.Flags&httpparse.FlagGap != 0 {
 			ex.Flags |= exchange.FlagResponseGap
 		}
@@ -151,6 +172,74 @@ func (h *httpConn) emit(req *httpparse.Request, resp *httpparse.Response) {
 	w.emit.Exchange(ex)
 }
 
+// span locates a string within the exchange's one allocation.
+type span struct{ off, n int }
+
+func (s span) of(all string) string { return all[s.off : s.off+s.n] }
+
+// hdrSpan is a header whose name is interned (name != "") or in the arena.
+type hdrSpan struct {
+	name      string
+	nameSpan  span
+	valueSpan span
+}
+
+// strArena gathers the bytes of an exchange's strings.
+type strArena struct{ buf []byte }
+
+func (a *strArena) reset() { a.buf = a.buf[:0] }
+
+func (a *strArena) put(b []byte) span {
+	off := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return span{off, len(b)}
+}
+
+func (a *strArena) putLower(b []byte) span {
+	off := len(a.buf)
+	for _, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		a.buf = append(a.buf, c)
+	}
+	return span{off, len(b)}
+}
+
+// headers records a message's headers: names lower-cased (interned when
+// common), values as sent.
+func (a *strArena) headers(dst *[]hdrSpan, hs []httpparse.Header) []hdrSpan {
+	out := (*dst)[:0]
+	for _, hd := range hs {
+		var h hdrSpan
+		if n, ok := internedLower(hd.Name); ok {
+			h.name = n
+		} else {
+			h.nameSpan = a.putLower(hd.Name)
+		}
+		h.valueSpan = a.put(hd.Value)
+		out = append(out, h)
+	}
+	*dst = out
+	return out
+}
+
+func materialize(dst *[]exchange.Header, hs []hdrSpan, all string) []exchange.Header {
+	out := (*dst)[:0]
+	for _, h := range hs {
+		name := h.name
+		if name == "" {
+			name = h.nameSpan.of(all)
+		}
+		out = append(out, exchange.Header{Name: name, Value: h.valueSpan.of(all)})
+	}
+	*dst = out
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
 // upgradesToH2C reports whether a request asked to switch to h2c.
 func upgradesToH2C(m *httpparse.Message) bool {
 	v, ok := m.Header("upgrade")
@@ -166,14 +255,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func fillMessage(dst *exchange.Message, m *httpparse.Message) {
-	if len(m.Headers) > 0 {
-		dst.Headers = make([]exchange.Header, len(m.Headers))
-		for i, hd := range m.Headers {
-			dst.Headers[i] = exchange.Header{Name: lowerString(hd.Name), Value: string(hd.Value)}
-		}
-	}
-	dst.ContentType = mediaType(m.ContentType())
+func fillMessage(dst *exchange.Message, m *httpparse.Message, contentType string) {
+	dst.ContentType = contentType
 	dst.Bytes = m.BodyBytes
 	// The body is handed over as the parser's view, not a copy: the
 	// exchange is emitted inside the parser's callback, while the view is
@@ -183,29 +266,17 @@ func fillMessage(dst *exchange.Message, m *httpparse.Message) {
 	dst.Encoding = m.Encoding
 }
 
-func headerString(m *httpparse.Message, name string) string {
-	v, ok := m.Header(name)
-	if !ok {
-		return ""
-	}
-	return string(v)
-}
-
-// mediaType returns the media type of a Content-Type value, lower case and
-// without parameters: "application/json; charset=utf-8" → "application/json".
-func mediaType(v []byte) string {
+// mediaTypeBytes returns the media type of a Content-Type value, without
+// parameters: "application/json; charset=utf-8" → "application/json".
+func mediaTypeBytes(v []byte) []byte {
 	if i := bytes.IndexByte(v, ';'); i >= 0 {
 		v = v[:i]
 	}
-	v = bytes.TrimSpace(v)
-	if len(v) == 0 {
-		return ""
-	}
-	return lowerString(v)
+	return bytes.TrimSpace(v)
 }
 
 // knownLower interns the header names that nearly every message carries,
-// so that naming them costs no allocation.
+// so that naming them costs nothing.
 var knownLower = map[string]string{}
 
 func init() {
@@ -216,53 +287,54 @@ func init() {
 		"referer", "origin", "x-forwarded-for", "x-request-id", "location", "pragma",
 		"keep-alive", "x-api-key", "upgrade", "if-none-match", "if-modified-since",
 		":method", ":path", ":authority", ":scheme", ":status", "te", "grpc-encoding",
-		"grpc-status", "grpc-message", "grpc-accept-encoding", "access-control-allow-origin"} {
+		"grpc-status", "grpc-message", "grpc-accept-encoding", "access-control-allow-origin",
+		"deprecation", "sunset", "strict-transport-security", "x-content-type-options",
+		"x-frame-options", "content-security-policy", "accept-ranges", "age", "via",
+		"x-forwarded-proto", "x-real-ip", "proxy-authorization", "expect", "range",
+		"content-range", "content-disposition", "www-authenticate", "link"} {
 		knownLower[n] = n
 	}
 }
 
-// lowerString returns b in ASCII lower case as a string.
-func lowerString(b []byte) string {
-	var buf [64]byte
-	if len(b) <= len(buf) {
-		l := buf[:len(b)]
-		for i, ch := range b {
-			if 'A' <= ch && ch <= 'Z' {
-				ch += 'a' - 'A'
-			}
-			l[i] = ch
-		}
-		if s, ok := knownLower[string(l)]; ok {
-			return s
-		}
-		return string(l)
+// internedLower returns the interned lower-case form of a common header
+// name, without allocating.
+func internedLower(b []byte) (string, bool) {
+	var buf [40]byte
+	if len(b) > len(buf) {
+		return "", false
 	}
-	return strings.ToLower(string(b))
+	l := buf[:len(b)]
+	for i, ch := range b {
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		l[i] = ch
+	}
+	s, ok := knownLower[string(l)]
+	return s, ok
 }
 
-// normalizeHost lower-cases a Host value and removes its port and the
-// brackets of an IPv6 literal.
-func normalizeHost(h []byte) string {
+// hostOnly strips the port and the brackets of an IPv6 literal from a
+// Host value, and a trailing dot from a name.
+func hostOnly(h []byte) []byte {
 	h = bytes.TrimSpace(h)
 	if len(h) == 0 {
-		return ""
+		return h
 	}
 	if h[0] == '[' {
 		if i := bytes.IndexByte(h, ']'); i > 0 {
-			return lowerString(h[1:i])
+			return h[1:i]
 		}
 	}
 	if i := bytes.LastIndexByte(h, ':'); i >= 0 && bytes.IndexByte(h[:i], ':') < 0 {
 		h = h[:i]
 	}
-	h = bytes.TrimSuffix(h, []byte("."))
-	return lowerString(h)
+	return bytes.TrimSuffix(h, []byte("."))
 }
 
-// queryKeys returns the distinct parameter names of a query, in order.
-// Values are never kept.
-func queryKeys(q string) []string {
-	var keys []string
+// queryKeys appends the distinct parameter names of a query, in order, to
+// dst. Values are never kept.
+func queryKeys(dst []string, q string) []string {
 	for q != "" {
 		var part string
 		part, q, _ = strings.Cut(q, "&")
@@ -270,14 +342,17 @@ func queryKeys(q string) []string {
 			continue
 		}
 		k, _, _ := strings.Cut(part, "=")
-		if k == "" || len(keys) >= 64 {
+		if k == "" || len(dst) >= 64 {
 			continue
 		}
-		if !contains(keys, k) {
-			keys = append(keys, k)
+		if !contains(dst, k) {
+			dst = append(dst, k)
 		}
 	}
-	return keys
+	if len(dst) == 0 {
+		return nil
+	}
+	return dst
 }
 
 // apiKeyHeaders are header names that carry an API key by convention.
@@ -290,28 +365,27 @@ var queryCredentialKeys = []string{"api_key", "apikey", "api-key", "access_token
 	"token", "key", "auth", "sig", "signature", "client_secret", "password", "x-api-key"}
 
 // authScheme names the credential a request carries: the Authorization
-// scheme ("basic", "bearer", …), "api-key" for a key header, "cookie" for
-// a session cookie, "query" for a credential in the query string.
-func authScheme(m *httpparse.Message, qkeys []string) string {
-	if v, ok := m.Header("authorization"); ok && len(v) > 0 {
-		scheme := v
-		if i := bytes.IndexByte(v, ' '); i > 0 {
-			scheme = v[:i]
-		}
-		return lowerString(scheme)
+// scheme ("basic", "bearer", …), "api-key" for a key header, "query" for a
+// credential in the query string, "cookie" for a cookie.
+func authScheme(m *exchange.Message, qkeys []string) string {
+	if v, ok := m.Header("authorization"); ok && v != "" {
+		scheme, _, _ := strings.Cut(v, " ")
+		return strings.ToLower(scheme)
 	}
 	if _, ok := m.Header("proxy-authorization"); ok {
 		return "proxy"
 	}
-	for _, n := range apiKeyHeaders {
-		if _, ok := m.Header(n); ok {
-			return "api-key"
+	for i := range m.Headers {
+		n := m.Headers[i].Name
+		for _, k := range apiKeyHeaders {
+			if n == k {
+				return "api-key"
+			}
 		}
 	}
 	for _, k := range qkeys {
-		lk := strings.ToLower(k)
 		for _, n := range queryCredentialKeys {
-			if lk == n {
+			if strings.EqualFold(k, n) {
 				return "query"
 			}
 		}
@@ -321,5 +395,3 @@ func authScheme(m *httpparse.Message, qkeys []string) string {
 	}
 	return ""
 }
-
-var _ = time.Time{}

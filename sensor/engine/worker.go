@@ -89,8 +89,16 @@ type Worker struct {
 	udp    udpState
 	ex     exchange.Exchange
 	fl     exchange.Flow
-	now    time.Time
-	evictF func(*flow.Entry[conn], flow.Reason)
+
+	// Reused while building exchanges (see httpConn.emit).
+	arena       strArena
+	reqSpans    []hdrSpan
+	respSpans   []hdrSpan
+	reqHeaders  []exchange.Header
+	respHeaders []exchange.Header
+	queryKeys   []string
+	now         time.Time
+	evictF      func(*flow.Entry[conn], flow.Reason)
 }
 
 // NewWorker returns a worker that reports to emit.
