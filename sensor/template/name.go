@@ -9,6 +9,10 @@ func singular(parent string) string {
 	if parent == "" || len(parent) > 40 || parent[0] == '{' {
 		return ""
 	}
+	// SHOUTING-CASE reads better lower-cased: AUTH-ROOT → authRoot.
+	if strings.ToUpper(parent) == parent {
+		parent = strings.ToLower(parent)
+	}
 	// camelCase the separators away; refuse anything that is not a word.
 	var b strings.Builder
 	up := false

@@ -1,5 +1,7 @@
 package template
 
+import "strings"
+
 // Kind is what a path segment looks like.
 type Kind uint8
 
@@ -151,8 +153,13 @@ func Classify(seg string, versionPos bool) Kind {
 	if dots == 2 && isJWT(seg) {
 		return KindJWT
 	}
-	// File names stay literal: report.csv, openapi.json.
+	// File names stay literal (report.csv, openapi.json) unless the name
+	// itself is an id: 9b161be3….jpg, 42.json.
 	if dots >= 1 && isFileName(seg) {
+		stem := seg[:strings.LastIndexByte(seg, '.')]
+		if k := Classify(stem, false); k != KindLiteral && k != KindDate {
+			return k
+		}
 		return KindLiteral
 	}
 	if other > 0 || dots > 0 {
@@ -182,6 +189,11 @@ func Classify(seg string, versionPos bool) Kind {
 		}
 		return KindLiteral
 	}
+	// Slugs ("my-first-post-2024", "Senseo-Classic-16") are words and short
+	// numbers joined by separators: literal here, cardinality may fold them.
+	if b64 > 0 && slugLike(seg) {
+		return KindLiteral
+	}
 	if n >= 26 && (n == 26 || n == 27) && b64 == 0 {
 		return KindToken // ULID (26, Crockford base32), KSUID (27, base62)
 	}
@@ -194,6 +206,40 @@ func Classify(seg string, versionPos bool) Kind {
 		return KindString
 	}
 	return KindLiteral
+}
+
+// slugLike reports whether every part of a '-' or '_' separated segment is
+// a word or a number of at most 4 digits (a year, a count), so that no part
+// looks random.
+func slugLike(s string) bool {
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] != '-' && s[i] != '_' {
+			continue
+		}
+		part := s[start:i]
+		start = i + 1
+		var d, lo, up int
+		for j := 0; j < len(part); j++ {
+			switch k := class[part[j]]; {
+			case k&cDigit != 0:
+				d++
+			case k&cLower != 0:
+				lo++
+			case k&cUpper != 0:
+				up++
+			}
+		}
+		switch {
+		case d == 0 && (len(part) < 16 || up*4 < lo):
+		case d == len(part) && d <= 4:
+		case d > 0 && d+lo+up == len(part) && len(part) <= 5 && d <= 2:
+			// "v2", "p1", "x86": short names with a digit or two
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func isCard(s string) bool {
