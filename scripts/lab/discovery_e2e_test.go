@@ -233,7 +233,8 @@ func discover(t *testing.T, pcap, specPath string) ([]inventory.Endpoint, []byte
 		return rep.Endpoints, export
 	}
 
-	t.Log("discovering in process (engine, spec, inventory): no apitap read --spec/--export, or APITAP_E2E_INPROCESS set")
+	t.Log("discovering in process (engine, spec, inventory): " +
+		"no apitap read --spec/--export, or APITAP_E2E_INPROCESS set")
 	set, err := spec.Load(specPath)
 	if err != nil {
 		t.Fatal(err)

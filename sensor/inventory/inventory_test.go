@@ -181,7 +181,8 @@ func TestSpecStatus(t *testing.T) {
 			t.Errorf("finding %s: UID %s; want %s", f.Title, f.UID, want)
 		}
 	}
-	wantF := "[shadow_api /admin/export shadow_api /internal/debug zombie_api /legacy/orders zombie_api /old/report]"
+	wantF := "[shadow_api /admin/export shadow_api /internal/debug " +
+		"zombie_api /legacy/orders zombie_api /old/report]"
 	if fmt.Sprint(types) != wantF {
 		t.Errorf("findings = %v; want %v", types, wantF)
 	}
