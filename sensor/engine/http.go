@@ -18,7 +18,19 @@ type httpConn struct {
 	p *httpparse.Conn
 }
 
+// maxFreeHTTPConns bounds the parsers kept warm for reuse. A parser's
+// buffers grow to fit the traffic it saw; reusing them spares the
+// allocator a warm-up on every new connection.
+const maxFreeHTTPConns = 256
+
 func (w *Worker) newHTTPConn(c *conn) *httpConn {
+	if n := len(w.httpFree); n > 0 {
+		h := w.httpFree[n-1]
+		w.httpFree = w.httpFree[:n-1]
+		h.c = c
+		h.p.Reset(h)
+		return h
+	}
 	h := &httpConn{c: c}
 	h.p = httpparse.NewConn(&w.http, h)
 	return h
@@ -30,6 +42,9 @@ func (w *Worker) freeHTTPConn(h *httpConn) {
 		w.httpErrors[r] += n
 	}
 	h.c = nil
+	if len(w.httpFree) < maxFreeHTTPConns {
+		w.httpFree = append(w.httpFree, h)
+	}
 }
 
 // Request implements httpparse.Handler. Requests become exchanges when

@@ -97,6 +97,7 @@ type Worker struct {
 	reqHeaders  []exchange.Header
 	respHeaders []exchange.Header
 	queryKeys   []string
+	httpFree    []*httpConn
 	now         time.Time
 	evictF      func(*flow.Entry[conn], flow.Reason)
 }
