@@ -8,12 +8,15 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 
 	"github.com/apitap/apitap/sensor/analysis"
 	"github.com/apitap/apitap/sensor/capture"
+	"github.com/apitap/apitap/sensor/dataflow"
 	"github.com/apitap/apitap/sensor/engine"
 	"github.com/apitap/apitap/sensor/inventory"
+	"github.com/apitap/apitap/sensor/secret"
 	"github.com/apitap/apitap/sensor/spec"
 	"github.com/apitap/apitap/sensor/vendor"
 )
@@ -28,6 +31,7 @@ type readFlags struct {
 	specs      stringList
 	export     string
 	state      string
+	keyFile    string
 	noProgress bool
 	maxFlows   int
 }
@@ -44,6 +48,7 @@ func runRead(args []string, stdout, stderr io.Writer) error {
 	fset.Var(&f.specs, "spec", "OpenAPI 3 `FILE` (YAML or JSON) documenting a service; repeat for several")
 	fset.StringVar(&f.export, "export", "", "write the observed inventory as an OpenAPI 3 YAML document to `FILE`")
 	fset.StringVar(&f.state, "state", "", "inventory state `FILE`: loaded before the run if it exists, saved after")
+	fset.StringVar(&f.keyFile, "key-file", defaultKeyFile(), "fingerprint key `FILE` (created with mode 0600 on first use)")
 	fset.BoolVar(&f.noProgress, "no-progress", false, "never draw the progress bar")
 	fset.IntVar(&f.maxFlows, "max-flows", 0, "most flows held per worker (default 262144)")
 	fset.Usage = func() {
@@ -84,7 +89,13 @@ func runRead(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("load state: %w", err)
 		}
 	}
-	acfg := analysis.Config{Vendors: va, Inventory: inv}
+	key, err := secret.LoadOrCreateKey(f.keyFile)
+	if err != nil {
+		return fmt.Errorf("fingerprint key: %w", err)
+	}
+	data := dataflow.New(dataflow.Config{Policy: dataflow.DefaultPolicy()}, key,
+		analysis.Destinations(va))
+	acfg := analysis.Config{Vendors: va, Inventory: inv, Data: data}
 	if f.exchanges != "" {
 		w, closeFn, err := openOutput(f.exchanges, stdout)
 		if err != nil {
@@ -202,4 +213,23 @@ func exportOpenAPI(inv *inventory.Inventory, path string) error {
 		return fmt.Errorf("export openapi: %w", err)
 	}
 	return f.Close()
+}
+
+// defaultKeyFile is where the per-installation fingerprint key lives: the
+// daemon's state directory for root, the user's state directory otherwise.
+// $APITAP_KEY_FILE overrides both.
+func defaultKeyFile() string {
+	if p := os.Getenv("APITAP_KEY_FILE"); p != "" {
+		return p
+	}
+	if os.Geteuid() == 0 {
+		return "/var/lib/apitap/fingerprint.key"
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "apitap", "fingerprint.key")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "apitap", "fingerprint.key")
+	}
+	return "apitap-fingerprint.key"
 }

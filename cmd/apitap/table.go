@@ -110,6 +110,26 @@ func writeSections(w io.Writer, r *analysis.Report) {
 		}
 		tw.Flush()
 	}
+	if len(r.DataFlows) > 0 {
+		fmt.Fprintln(w, "\nDATA FLOWS")
+		tw := newTab(w)
+		fmt.Fprintln(tw, "  DESTINATION\tVENDOR\tDATA CLASS\tPOSITION\tDIRECTION\tCOUNT\tRISK\tPLAINTEXT")
+		for _, d := range r.DataFlows {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\t%.1f\t%v\n", d.Destination, orDash(d.Vendor),
+				d.DataClass, d.Position, d.Direction, d.Count, d.Risk, d.Plaintext)
+		}
+		tw.Flush()
+	}
+	if len(r.Credentials) > 0 {
+		fmt.Fprintln(w, "\nCREDENTIALS")
+		tw := newTab(w)
+		fmt.Fprintln(tw, "  FINGERPRINT\tTYPE\tISSUER\tDESTINATIONS\tCLIENTS\tLAST SEEN")
+		for _, c := range r.Credentials {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\n", c.Fingerprint, c.Type, orDash(c.Issuer),
+				strings.Join(c.Destinations, ","), c.Clients, ts(c.LastSeen))
+		}
+		tw.Flush()
+	}
 	if len(r.Findings) > 0 {
 		fmt.Fprintln(w, "\nFINDINGS")
 		tw := newTab(w)

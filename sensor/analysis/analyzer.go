@@ -3,8 +3,10 @@ package analysis
 import (
 	"bufio"
 	"io"
+	"sort"
 	"sync"
 
+	"github.com/apitap/apitap/sensor/dataflow"
 	"github.com/apitap/apitap/sensor/engine"
 	"github.com/apitap/apitap/sensor/exchange"
 	"github.com/apitap/apitap/sensor/finding"
@@ -18,6 +20,10 @@ type Config struct {
 	Inventory *inventory.Inventory
 	// Vendors builds the third-party map.
 	Vendors *vendor.Analyzer
+	// Data maps sensitive data and credentials to destinations. It asks
+	// the vendor analysis where each exchange went, so the vendor
+	// analysis sees each exchange first.
+	Data *dataflow.Analyzer
 	// Exchanges, when set, receives one JSON line per exchange.
 	Exchanges io.Writer
 }
@@ -56,6 +62,9 @@ func (a *Analyzer) Exchange(ex *exchange.Exchange) {
 	if a.cfg.Vendors != nil {
 		a.cfg.Vendors.Exchange(ex)
 	}
+	if a.cfg.Data != nil {
+		a.cfg.Data.Exchange(ex)
+	}
 }
 
 // Flow implements engine.Emitter.
@@ -81,10 +90,12 @@ var _ engine.Emitter = (*Analyzer)(nil)
 // Report is what `apitap read` prints: the output contract of
 // `--format json`. Sections are only ever added, never renamed.
 type Report struct {
-	Summary      Summary              `json:"summary"`
-	Endpoints    []inventory.Endpoint `json:"endpoints"`
-	ThirdParties []vendor.ThirdParty  `json:"third_parties"`
-	Findings     []finding.Finding    `json:"findings"`
+	Summary      Summary               `json:"summary"`
+	Endpoints    []inventory.Endpoint  `json:"endpoints"`
+	ThirdParties []vendor.ThirdParty   `json:"third_parties"`
+	DataFlows    []dataflow.Flow       `json:"data_flows"`
+	Credentials  []dataflow.Credential `json:"credentials"`
+	Findings     []finding.Finding     `json:"findings"`
 }
 
 // Finish flushes the exchange log and builds the report.
@@ -95,7 +106,8 @@ func (a *Analyzer) Finish(sum *engine.Summary) (*Report, error) {
 		a.err = a.out.Flush()
 	}
 	r := &Report{Summary: summarize(sum), Endpoints: []inventory.Endpoint{},
-		ThirdParties: []vendor.ThirdParty{}, Findings: []finding.Finding{}}
+		ThirdParties: []vendor.ThirdParty{}, Findings: []finding.Finding{},
+		DataFlows: []dataflow.Flow{}, Credentials: []dataflow.Credential{}}
 	if inv := a.cfg.Inventory; inv != nil {
 		r.Endpoints = append(r.Endpoints, inv.Endpoints()...)
 		r.Findings = append(r.Findings, inv.Findings()...)
@@ -104,5 +116,29 @@ func (a *Analyzer) Finish(sum *engine.Summary) (*Report, error) {
 		r.ThirdParties = append(r.ThirdParties, v.ThirdParties()...)
 		r.Findings = append(r.Findings, v.Findings()...)
 	}
+	if d := a.cfg.Data; d != nil {
+		r.DataFlows = append(r.DataFlows, d.DataFlows()...)
+		r.Credentials = append(r.Credentials, d.Credentials()...)
+		r.Findings = append(r.Findings, d.Findings()...)
+	}
+	sortFindings(r.Findings)
 	return r, a.err
+}
+
+// sortFindings orders findings most severe first, then by risk, type and
+// destination, so reports read top-down and compare between runs.
+func sortFindings(fs []finding.Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := &fs[i], &fs[j]
+		if a.Severity != b.Severity {
+			return a.Severity > b.Severity
+		}
+		if a.Risk != b.Risk {
+			return a.Risk > b.Risk
+		}
+		if a.Type != b.Type {
+			return a.Type < b.Type
+		}
+		return a.Destination < b.Destination
+	})
 }

@@ -100,6 +100,26 @@ type Policy struct {
 	Default []string            `yaml:"default" json:"default,omitempty"`
 }
 
+// DefaultPolicy is the policy a deployment gets when it configures none.
+// It follows the vendor tiers of the catalog: a critical vendor (your own
+// cloud, your identity provider) may receive anything; a trusted one
+// personal data and identifiers; a limited one identifiers only; a minimal
+// one (analytics, advertising) nothing sensitive at all — the lesson of
+// analytics suppliers that leaked their customers' users' names and emails.
+// External destinations no vendor is known for may receive nothing either.
+// A vendor's own credentials are always allowed to it.
+func DefaultPolicy() Policy {
+	return Policy{
+		Tiers: map[string][]string{
+			"critical": {"*"},
+			"trusted":  {"pii", "identifier"},
+			"limited":  {"identifier"},
+			"minimal":  {},
+		},
+		Default: []string{},
+	}
+}
+
 // allowed returns whether class (of category cat) may go to d, and whether
 // any rule applied at all.
 func (p *Policy) allowed(d *Destination, class, cat string) (ok, checked bool) {
