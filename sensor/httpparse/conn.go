@@ -81,6 +81,7 @@ func (c *Conn) Reset(h Handler) {
 		}
 		hf.clear()
 		hf.st = stStart
+		hf.fresh = true
 	}
 }
 

@@ -39,7 +39,12 @@ type half struct {
 	// synced is set once a message parsed cleanly since the last loss of
 	// sync; while it is false, starts must use a known method and
 	// failures are not counted (they are the expected cost of searching).
-	synced     bool
+	synced bool
+	// fresh: nothing was discarded since the connection began, so the
+	// first bytes are taken to be a message start even with an unknown
+	// method (the start line must still parse).
+	fresh      bool
+	lineOK     bool   // the buffered start line was checked
 	skipped    int64  // bytes discarded while searching for a start
 	lostReason Reason // why sync was last lost (for EventResync)
 
@@ -80,6 +85,7 @@ type half struct {
 
 // feed runs the state machine over one chunk.
 func (h *half) feed(data []byte, ts time.Time) {
+	idle := 0 // passes in a row that consumed nothing
 	for len(data) > 0 {
 		st := h.st
 		var n int
@@ -109,10 +115,17 @@ func (h *half) feed(data []byte, ts time.Time) {
 		default: // stIgnore
 			return
 		}
-		if n == 0 && h.st == st {
-			// Every state either consumes or moves on; this guard only
-			// keeps a future bug from turning into an endless loop.
-			return
+		if n == 0 {
+			// States hand over without consuming, but a cycle of such
+			// hand-overs must not spin: after a few, drop a byte and
+			// search again. This only guards against parser bugs.
+			if idle++; idle > 8 {
+				h.loseSync(ReasonBadStartLine)
+				h.buf = h.buf[:0]
+				n = 1
+			}
+		} else {
+			idle = 0
 		}
 		data = data[n:]
 	}
@@ -136,16 +149,21 @@ func (h *half) onStart(data []byte, ts time.Time) int {
 	if i > 0 {
 		return i
 	}
-	ok, maybe := plausible(data, !h.synced)
+	ok, maybe := plausible(data, h.strict())
 	if !ok && !maybe {
 		h.loseSync(ReasonBadStartLine)
 		return 0
 	}
 	h.start = ts
 	h.buf = h.buf[:0]
+	h.lineOK = false
 	h.st = stHeader
 	return 0
 }
+
+// strict says whether a start must use a known method: while searching
+// after a loss of sync, anything else is more likely body bytes.
+func (h *half) strict() bool { return !h.synced && !h.fresh }
 
 // onHeader gathers a header block. When the whole block is in data, it is
 // parsed in place; otherwise it is copied into buf until complete.
@@ -156,19 +174,30 @@ func (h *half) onHeader(data []byte, ts time.Time) int {
 		if e > 0 && e <= max {
 			h.blk, h.ext = data[:e], true
 			if !h.parseHead(ts) {
+				h.skipped++
 				return 1 // rescan from the next byte
 			}
 			return e
 		}
 		if e < 0 && len(data) < max {
-			if ok, maybe := plausible(data, !h.synced); !ok && !maybe {
+			if ok, maybe := plausible(data, h.strict()); !ok && !maybe {
 				h.loseSync(ReasonBadStartLine)
 				return 0
+			}
+			// A complete first line that is no start line is rejected now,
+			// not after buffering up to MaxHeaderBytes of body bytes.
+			if i := bytes.IndexByte(data, '\n'); i >= 0 {
+				if !startLineOK(data[:i]) {
+					h.loseSync(ReasonBadStartLine)
+					return 0
+				}
+				h.lineOK = true
 			}
 			h.buf = append(h.buf, data...)
 			return len(data)
 		}
 		h.loseSync(ReasonHeaderTooLarge)
+		h.skipped++
 		return 1
 	}
 
@@ -179,10 +208,19 @@ func (h *half) onHeader(data []byte, ts time.Time) int {
 	}
 	h.buf = append(h.buf, data[:take]...)
 	if prev < 16 {
-		if ok, maybe := plausible(h.buf, !h.synced); !ok && !maybe {
+		if ok, maybe := plausible(h.buf, h.strict()); !ok && !maybe {
 			// Keep the bytes as resync carry: a start may hide in them.
 			h.loseSync(ReasonBadStartLine)
 			return take
+		}
+	}
+	if !h.lineOK {
+		if i := bytes.IndexByte(h.buf, '\n'); i >= 0 {
+			if !startLineOK(h.buf[:i]) {
+				h.loseSync(ReasonBadStartLine)
+				return take
+			}
+			h.lineOK = true
 		}
 	}
 	from := prev - 3
@@ -193,6 +231,7 @@ func (h *half) onHeader(data []byte, ts time.Time) int {
 	if e < 0 {
 		if len(h.buf) >= max {
 			h.loseSync(ReasonHeaderTooLarge)
+			h.skipped += int64(len(h.buf))
 			h.buf = h.buf[:0]
 		}
 		return take
@@ -203,6 +242,7 @@ func (h *half) onHeader(data []byte, ts time.Time) int {
 		// Rescan what followed the failed start, from its second byte.
 		n := copy(h.buf[:cap(h.buf)], h.blk[1:])
 		h.buf = h.buf[:n]
+		h.skipped++
 	}
 	return e - prev
 }
@@ -221,15 +261,17 @@ func (h *half) onSync(data []byte, ts time.Time) int {
 		h.buf = append(h.buf, data...)
 		b = h.buf
 	}
+	// skipped counts each byte once, when it is dropped from b (carried
+	// bytes were not counted when they were kept).
 	p := findStart(b, wantReq, wantResp)
 	if p < 0 {
-		h.skipped += int64(len(data))
 		// A start line not found yet begins after the last LF, and its
 		// version has not fully arrived: keep that tail only.
 		s := bytes.LastIndexByte(b, '\n') + 1
 		if len(b)-s > maxStartLine {
 			s = len(b) - maxStartLine
 		}
+		h.skipped += int64(s)
 		if prev > 0 {
 			n := copy(h.buf, h.buf[s:])
 			h.buf = h.buf[:n]
@@ -243,9 +285,9 @@ func (h *half) onSync(data []byte, ts time.Time) int {
 		h.st = stStart
 		return p
 	}
+	h.skipped += int64(p)
 	if p >= prev {
 		h.buf = h.buf[:0]
-		h.skipped += int64(p - prev)
 		h.st = stStart
 		return p - prev
 	}
@@ -254,6 +296,7 @@ func (h *half) onSync(data []byte, ts time.Time) int {
 	n := copy(h.buf, h.buf[p:prev])
 	h.buf = h.buf[:n]
 	h.start = ts
+	h.lineOK = false
 	h.st = stHeader
 	return 0
 }
@@ -269,6 +312,7 @@ func (h *half) loseSync(reason Reason) {
 		h.c.respLost = true
 	}
 	h.synced = false
+	h.fresh = false
 	h.st = stSync
 	h.clear()
 }

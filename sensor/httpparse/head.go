@@ -81,9 +81,13 @@ func (h *half) parseBlock() Reason {
 			last := &h.hdr[len(h.hdr)-1]
 			vs, ve := trimSpan(b, pos, end)
 			if ve > vs {
-				b[last.ve] = ' '
-				n := copy(b[last.ve+1:], b[vs:ve])
-				last.ve += int32(1 + n)
+				at := int(last.ve)
+				if last.ve > last.vs {
+					b[at] = ' '
+					at++
+				}
+				n := copy(b[at:], b[vs:ve])
+				last.ve = int32(at + n)
 			}
 			h.flags |= FlagFolded
 			pos = next

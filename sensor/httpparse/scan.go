@@ -108,7 +108,8 @@ func findStart(b []byte, wantReq, wantResp bool) int {
 			// is found again when more bytes arrive.
 			continue
 		}
-		if wantReq {
+		// A request line ends right after the version.
+		if wantReq && (p+8 == len(b) || b[p+8] == '\r' || b[p+8] == '\n') {
 			if s := requestStartBefore(b, p); s >= 0 {
 				return s
 			}
@@ -233,4 +234,34 @@ func hasToken(v []byte, tok string) bool {
 		}
 	}
 	return false
+}
+
+// startLineOK checks the shape of a start line (CR included or not):
+// "HTTP/1.d SP 3DIGIT", or token SP target SP "HTTP/1.d" (or the HTTP/2
+// preface line). parseStartLine does the full parse.
+func startLineOK(line []byte) bool {
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	if len(line) >= 12 && string(line[:7]) == "HTTP/1." {
+		return isDigit(line[7]) && line[8] == ' ' && isDigit(line[9]) && isDigit(line[10]) &&
+			isDigit(line[11]) && (len(line) == 12 || line[12] == ' ')
+	}
+	sp := bytes.IndexByte(line, ' ')
+	sp2 := bytes.LastIndexByte(line, ' ')
+	if sp <= 0 || sp2 <= sp+1 {
+		return false
+	}
+	for _, c := range line[:sp] {
+		if !tchar[c] {
+			return false
+		}
+	}
+	for _, c := range line[sp+1 : sp2] {
+		if !targetChar[c] {
+			return false
+		}
+	}
+	v := line[sp2+1:]
+	return (len(v) == 8 && string(v[:7]) == "HTTP/1." && isDigit(v[7])) || string(v) == "HTTP/2.0"
 }
