@@ -307,14 +307,10 @@ func (a *aggregator) vendor(out []kafkago.Message, ev *event, now time.Time) []k
 	v := a.st.vendor(u.ID)
 	v.Hostname, v.Vendor.Vendor, v.Category, v.Tier = ev.DstEndpoint.Hostname, u.Vendor,
 		u.Category, u.Tier
-	mergeNode(&v.ep, ocsf.NodeState{Node: ev.Device.Name, SpecStatus: status, Count: u.Count,
+	mergeVendorNode(v, ocsf.NodeState{Node: ev.Device.Name, SpecStatus: status, Count: u.Count,
 		LastSeen: ev.EndTime})
-	v.Count, v.Declared = 0, false
-	for _, n := range v.ep.Nodes {
-		v.Count += n.Count
-		v.Declared = v.Declared || n.SpecStatus == "declared"
-	}
 	snap := v.Vendor
+	snap.Nodes = slices.Clone(v.Nodes)
 	a.st.mu.Unlock()
 	start := len(a.buf)
 	b, err := a.enc.AppendVendor(a.buf, &snap, ocsf.ActivityUpdate, now)

@@ -64,13 +64,13 @@ func (s *sensor) close(t *testing.T) {
 // findings, read back with an independent client.
 type fleetView struct {
 	endpoints map[string]string // "svc METHOD tmpl" -> "status/count"
-	vendors   map[string]bool   // hostname -> declared
+	vendors   map[string]string // hostname -> "declared=bool/count"
 	open      map[string]int64  // open fleet finding title -> count
 }
 
 func readFleet(t *testing.T, addr string) fleetView {
 	t.Helper()
-	v := fleetView{endpoints: map[string]string{}, vendors: map[string]bool{},
+	v := fleetView{endpoints: map[string]string{}, vendors: map[string]string{},
 		open: map[string]int64{}}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr),
 		kgo.ConsumeTopics(DefaultFleetInventoryTopic, DefaultFleetFindingsTopic),
@@ -94,7 +94,8 @@ func readFleet(t *testing.T, addr string) fleetView {
 				k := ev.API.Service.Name + " " + ev.HTTPRequest.Method + " " + u.Template
 				v.endpoints[k] = fmt.Sprintf("%s/%d", u.SpecStatus, u.Count)
 			case u.Kind == "vendor":
-				v.vendors[ev.DstEndpoint.Hostname] = u.Declared
+				v.vendors[ev.DstEndpoint.Hostname] = fmt.Sprintf("declared=%v/%d", u.Declared,
+					u.Count)
 			case ev.FindingInfo.UID != "":
 				if ev.ActivityID == int(ocsf.ActivityClose) {
 					delete(v.open, ev.FindingInfo.Title)
@@ -218,15 +219,18 @@ func TestFleetMergeAcrossSensorsAndInstances(t *testing.T) {
 
 	shadowPost := "Shadow API POST /orders on orders"
 	shadowDebug := "Shadow API GET /debug on billing"
-	v := waitFleet(t, addr, expect(map[string]string{
+	waitFleet(t, addr, expect(map[string]string{
 		"orders GET /orders/{id}": "documented/16", // one node's spec documents it
 		"orders POST /orders":     "shadow/9",      // no node documents it
 		"billing GET /invoices":   "zombie/8",
 		"billing GET /debug":      "shadow/1",
 	}, map[string]int64{shadowPost: 9, shadowDebug: 1, "Credential in URL": 5}))
-	if !v.vendors["api.stripe.com"] {
-		t.Errorf("vendor api.stripe.com declared = false; want true (node-b declares it)")
-	}
+	waitFleet(t, addr, func(v fleetView) string {
+		if got := v.vendors["api.stripe.com"]; got != "declared=true/2" {
+			return fmt.Sprintf("vendor api.stripe.com = %q; want declared=true/2", got)
+		}
+		return ""
+	})
 
 	// One instance stops; the other takes its partitions and keeps the
 	// merge right, including for endpoints the stopped one had merged.
@@ -242,6 +246,10 @@ func TestFleetMergeAcrossSensorsAndInstances(t *testing.T) {
 	a.endpoint(t, "billing", "GET", "/debug", "shadow", 2, 2)
 	b.endpoint(t, "billing", "GET", "/metrics", "shadow", 1, 2)
 	a.endpoint(t, "orders", "GET", "/orders/{id}", "documented", 12, 2)
+	if err := cc.pub.Vendor(ctx, &ocsf.Vendor{Hostname: "api.stripe.com", Vendor: "Stripe",
+		Count: 4, LastSeen: t0.Add(time.Hour)}, false); err != nil {
+		t.Fatal(err)
+	}
 	waitFleet(t, addr, expect(map[string]string{
 		"orders GET /orders/{id}": "documented/18",
 		"orders POST /orders":     "documented/10",
@@ -250,6 +258,13 @@ func TestFleetMergeAcrossSensorsAndInstances(t *testing.T) {
 		"billing GET /metrics":    "shadow/1",
 	}, map[string]int64{shadowDebug: 3, "Shadow API GET /metrics on billing": 1,
 		"Credential in URL": 5}))
+	waitFleet(t, addr, func(v fleetView) string {
+		if got := v.vendors["api.stripe.com"]; got != "declared=true/6" {
+			return fmt.Sprintf("vendor api.stripe.com after takeover = %q; want declared=true/6",
+				got)
+		}
+		return ""
+	})
 
 	for _, s := range []*sensor{a, b, cc} {
 		s.close(t)

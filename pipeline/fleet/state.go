@@ -23,8 +23,25 @@ type state struct {
 }
 
 type vendorState struct {
-	ocsf.Vendor
-	ep ocsf.Endpoint // only Nodes is used: per-node declared status and count
+	ocsf.Vendor // Nodes holds per-node "declared"/"undeclared" and count
+}
+
+// mergeVendorNode folds one node's view of a vendor in and recomputes the
+// fleet totals: declared if any node declares it.
+func mergeVendorNode(v *vendorState, n ocsf.NodeState) {
+	ep := ocsf.Endpoint{Nodes: v.Nodes}
+	mergeNode(&ep, n)
+	v.Nodes = ep.Nodes
+	v.Count, v.Declared = 0, false
+	var last int64
+	for _, n := range v.Nodes {
+		v.Count += n.Count
+		v.Declared = v.Declared || n.SpecStatus == "declared"
+		last = max(last, n.LastSeen)
+	}
+	if last > 0 {
+		v.LastSeen = time.UnixMilli(last)
+	}
 }
 
 type findingState struct {
@@ -221,8 +238,9 @@ func (s *state) applyFleetRow(b []byte) {
 		v := s.vendor(u.ID)
 		v.Hostname, v.Vendor.Vendor, v.Category, v.Tier = ev.DstEndpoint.Hostname, u.Vendor,
 			u.Category, u.Tier
-		// Fleet vendor rows carry no per-node list; keep the totals.
-		v.Count, v.Declared = max(v.Count, u.Count), v.Declared || u.Declared
+		for _, n := range u.Nodes {
+			mergeVendorNode(v, n)
+		}
 	}
 }
 

@@ -128,6 +128,9 @@ type Vendor struct {
 	Count     int64
 	FirstSeen time.Time
 	LastSeen  time.Time
+	// Nodes lists per-node state (SpecStatus "declared" or "undeclared");
+	// only the fleet aggregator sets it.
+	Nodes []NodeState
 }
 
 // VendorID derives the id of a vendor destination.
@@ -177,7 +180,12 @@ func (e *Encoder) AppendFinding(dst []byte, f *finding.Finding, act Activity, no
 	if act < ActivityCreate || act > ActivityClose {
 		return dst, ErrActivity
 	}
-	if err := checkEvidence(f.Evidence); err != nil {
+	err := checkEvidence(f.Evidence)
+	if err == nil && (looksLikeSecret(f.Title) || looksLikeSecret(f.Source) ||
+		looksLikeSecret(f.Destination)) {
+		err = ErrRawSecret
+	}
+	if err != nil {
 		e.refused++
 		return dst, err
 	}
@@ -259,7 +267,6 @@ func (e *Encoder) AppendFinding(dst []byte, f *finding.Finding, act Activity, no
 		b = append(b, ',')
 	}
 	b = append(b, `"data":`...)
-	var err error
 	b, err = e.appendObject(b, f.Evidence, 0)
 	if err != nil {
 		return dst[:start], err
@@ -305,27 +312,7 @@ func (e *Encoder) AppendEndpoint(dst []byte, ep *Endpoint, act Activity, now tim
 	b = strconv.AppendInt(b, ep.Count, 10)
 	b = append(b, `,"errors":`...)
 	b = strconv.AppendInt(b, ep.Errors, 10)
-	if ep.Nodes != nil {
-		b = append(b, `,"nodes":[`...)
-		for i := range ep.Nodes {
-			n := &ep.Nodes[i]
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"node":`...)
-			b = appendString(b, n.Node)
-			b = append(b, `,"spec_status":`...)
-			b = appendString(b, n.SpecStatus)
-			b = append(b, `,"count":`...)
-			b = strconv.AppendInt(b, n.Count, 10)
-			b = append(b, `,"errors":`...)
-			b = strconv.AppendInt(b, n.Errors, 10)
-			b = append(b, `,"last_seen_time":`...)
-			b = strconv.AppendInt(b, n.LastSeen, 10)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
+	b = appendNodes(b, ep.Nodes)
 	b = append(b, `}}`...)
 	b = e.appendMetadata(b, e.logInventory, ep.ID, int64(id), ep.LastSeen.UnixMilli(), ep.Count)
 	return b, nil
@@ -360,9 +347,36 @@ func (e *Encoder) AppendVendor(dst []byte, v *Vendor, act Activity, now time.Tim
 	b = strconv.AppendBool(b, v.Declared)
 	b = append(b, `,"count":`...)
 	b = strconv.AppendInt(b, v.Count, 10)
+	b = appendNodes(b, v.Nodes)
 	b = append(b, `}}`...)
 	b = e.appendMetadata(b, e.logInventory, v.ID, int64(id), v.LastSeen.UnixMilli(), v.Count)
 	return b, nil
+}
+
+// appendNodes appends the fleet's per-node list; nil appends nothing.
+func appendNodes(b []byte, nodes []NodeState) []byte {
+	if nodes == nil {
+		return b
+	}
+	b = append(b, `,"nodes":[`...)
+	for i := range nodes {
+		n := &nodes[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"node":`...)
+		b = appendString(b, n.Node)
+		b = append(b, `,"spec_status":`...)
+		b = appendString(b, n.SpecStatus)
+		b = append(b, `,"count":`...)
+		b = strconv.AppendInt(b, n.Count, 10)
+		b = append(b, `,"errors":`...)
+		b = strconv.AppendInt(b, n.Errors, 10)
+		b = append(b, `,"last_seen_time":`...)
+		b = strconv.AppendInt(b, n.LastSeen, 10)
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }
 
 func (e *Encoder) appendInventoryHead(b []byte, id int, name string, now time.Time) []byte {

@@ -230,6 +230,13 @@ func TestSecretGuard(t *testing.T) {
 			}
 		})
 	}
+	t.Run("secret in title", func(t *testing.T) {
+		f := sampleFinding(finding.CredentialInURL)
+		f.Title = "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl in URL"
+		if _, err := e.AppendFinding(nil, f, ActivityCreate, t0); !errors.Is(err, ErrRawSecret) {
+			t.Errorf("AppendFinding with a JWT in the title: err = %v; want ErrRawSecret", err)
+		}
+	})
 	if e.Refused() == 0 {
 		t.Errorf("Refused() = 0 after refusals")
 	}
