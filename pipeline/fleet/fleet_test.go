@@ -176,7 +176,7 @@ func TestFleetMergeAcrossSensorsAndInstances(t *testing.T) {
 	addr := c.ListenAddrs()[0]
 
 	// Two aggregator instances in one group; count the batches each merges.
-	var batches [2]atomic.Int64
+	var batches [3]atomic.Int64
 	run := func(i int) (context.CancelFunc, chan error) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -265,6 +265,28 @@ func TestFleetMergeAcrossSensorsAndInstances(t *testing.T) {
 		}
 		return ""
 	})
+
+	// A fresh instance rebuilds the state from the fleet inventory topic;
+	// once it is alone in the group it must merge on top of that state.
+	stop3, done3 := run(2)
+	waitGroupMembers(t, addr, DefaultGroupID, 2)
+	stop2()
+	if err := <-done2; err != nil {
+		t.Fatalf("instance 2: %v", err)
+	}
+	done2 = make(chan error, 1)
+	done2 <- nil
+	defer func() { stop3(); <-done3 }()
+	b.endpoint(t, "billing", "GET", "/debug", "shadow", 5, 3)
+	waitFleet(t, addr, func(v fleetView) string {
+		if got := v.endpoints["billing GET /debug"]; got != "shadow/8" {
+			return fmt.Sprintf("after restart, billing GET /debug = %q; want shadow/8", got)
+		}
+		return ""
+	})
+	if batches[2].Load() == 0 {
+		t.Errorf("the restarted instance merged nothing")
+	}
 
 	for _, s := range []*sensor{a, b, cc} {
 		s.close(t)
