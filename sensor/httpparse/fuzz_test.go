@@ -60,7 +60,7 @@ func (c checkViews) msg(m *Message) {
 		c.t.Fatalf("%d headers over the limit", len(m.Headers))
 	}
 	for _, h := range m.Headers {
-		if m.Proto != ProtoH2C && m.Flags&FlagFolded == 0 &&
+		if c.whole && m.Proto != ProtoH2C && m.Flags&FlagFolded == 0 &&
 			(!bytes.Contains(c.in, h.Name) || !bytes.Contains(c.in, h.Value)) {
 			c.t.Fatalf("header %q: %q is not in the input", h.Name, h.Value)
 		}

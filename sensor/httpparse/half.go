@@ -48,12 +48,13 @@ type half struct {
 	skipped    int64  // bytes discarded while searching for a start
 	lostReason Reason // why sync was last lost (for EventResync)
 
-	buf  []byte // header block or resync carry spanning chunks; reused
-	own  []byte // owned copy of blk when a message outlives its chunk
-	blk  []byte // header block of the current message
-	ext  bool   // blk points into the caller's chunk
-	hdr  []hdrOff
-	line []byte // chunk-size line spanning chunks
+	buf   []byte // header block or resync carry spanning chunks; reused
+	spare []byte // second buffer for refeed
+	own   []byte // owned copy of blk when a message outlives its chunk
+	blk   []byte // header block of the current message
+	ext   bool   // blk points into the caller's chunk
+	hdr   []hdrOff
+	line  []byte // chunk-size line spanning chunks
 
 	// The current message. Fields below are reset by clear.
 	inMsg        bool
@@ -188,8 +189,10 @@ func (h *half) onHeader(data []byte, ts time.Time) int {
 			// not after buffering up to MaxHeaderBytes of body bytes.
 			if i := bytes.IndexByte(data, '\n'); i >= 0 {
 				if !startLineOK(data[:i]) {
+					// Like a failed parse: search again from the next byte.
 					h.loseSync(ReasonBadStartLine)
-					return 0
+					h.skipped++
+					return 1
 				}
 				h.lineOK = true
 			}
@@ -209,8 +212,9 @@ func (h *half) onHeader(data []byte, ts time.Time) int {
 	h.buf = append(h.buf, data[:take]...)
 	if prev < 16 {
 		if ok, maybe := plausible(h.buf, h.strict()); !ok && !maybe {
-			// Keep the bytes as resync carry: a start may hide in them.
+			// As onStart does: search from this very byte.
 			h.loseSync(ReasonBadStartLine)
+			h.refeed(0, ts)
 			return take
 		}
 	}
@@ -218,6 +222,8 @@ func (h *half) onHeader(data []byte, ts time.Time) int {
 		if i := bytes.IndexByte(h.buf, '\n'); i >= 0 {
 			if !startLineOK(h.buf[:i]) {
 				h.loseSync(ReasonBadStartLine)
+				h.skipped++
+				h.refeed(1, ts)
 				return take
 			}
 			h.lineOK = true
@@ -231,20 +237,37 @@ func (h *half) onHeader(data []byte, ts time.Time) int {
 	if e < 0 {
 		if len(h.buf) >= max {
 			h.loseSync(ReasonHeaderTooLarge)
-			h.skipped += int64(len(h.buf))
-			h.buf = h.buf[:0]
+			h.skipped++
+			h.refeed(1, ts)
 		}
 		return take
 	}
 	h.blk, h.ext = h.buf[:e], false
-	h.buf = h.buf[:0] // blk keeps the bytes; buf is not appended to until finish
+	// blk keeps the bytes: buf is not appended to until the message ends,
+	// and then blk is no longer needed.
+	h.buf = h.buf[:0]
 	if !h.parseHead(ts) {
-		// Rescan what followed the failed start, from its second byte.
-		n := copy(h.buf[:cap(h.buf)], h.blk[1:])
-		h.buf = h.buf[:n]
 		h.skipped++
+		h.buf = h.blk
+		h.refeed(1, ts)
 	}
 	return e - prev
+}
+
+// refeed runs the bytes of buf from off through the state machine again,
+// as the whole-chunk path does after a failed start: every path then
+// resumes the search at the same byte, however the input was split. buf
+// is swapped with a spare first, so the nested feed may buffer freely.
+// The nesting is at most two deep: inside, bytes are parsed in place and
+// only an incomplete tail is buffered again.
+func (h *half) refeed(off int, ts time.Time) {
+	tmp := h.buf
+	h.buf = h.spare[:0]
+	h.spare = nil
+	if off < len(tmp) {
+		h.feed(tmp[off:], ts)
+	}
+	h.spare = tmp[:0]
 }
 
 // onSync scans for a plausible start after a loss of sync. Bytes that may
@@ -280,25 +303,19 @@ func (h *half) onSync(data []byte, ts time.Time) int {
 		}
 		return len(data)
 	}
+	h.skipped += int64(p)
+	h.st = stStart
 	if prev == 0 {
-		h.skipped += int64(p)
-		h.st = stStart
 		return p
 	}
-	h.skipped += int64(p)
 	if p >= prev {
 		h.buf = h.buf[:0]
-		h.st = stStart
 		return p - prev
 	}
-	// The start lies in the carried bytes: they become the head of the
-	// header block, and data is appended to them by onHeader.
-	n := copy(h.buf, h.buf[p:prev])
-	h.buf = h.buf[:n]
-	h.start = ts
-	h.lineOK = false
-	h.st = stHeader
-	return 0
+	// The start lies in the carried bytes: parse from there, carried and
+	// new bytes alike.
+	h.refeed(p, ts)
+	return len(data)
 }
 
 // loseSync drops the direction into resynchronisation. A loss while in

@@ -133,7 +133,10 @@ func (h *half) parseStartLine(line []byte) Reason {
 		// status-line = HTTP-version SP status-code SP [ reason-phrase ]
 		// HTTP-version = "HTTP/" DIGIT "." DIGIT (§2.3); only 1.x here.
 		if len(line) < 12 || string(line[:7]) != "HTTP/1." || !isDigit(line[7]) ||
-			line[8] != ' ' || !isDigit(line[9]) || !isDigit(line[10]) || !isDigit(line[11]) {
+			// RFC 9110 §15: status codes are 100 to 599; 6xx-9xx are
+			// taken as unknown classes, below 100 is not a status.
+			line[8] != ' ' || line[9] < '1' || line[9] > '9' || !isDigit(line[10]) ||
+			!isDigit(line[11]) {
 			return ReasonBadStartLine
 		}
 		// A recipient accepts a missing SP before an empty reason.

@@ -115,7 +115,7 @@ func findStart(b []byte, wantReq, wantResp bool) int {
 			}
 		}
 		if wantResp && p+13 <= len(b) && b[p+8] == ' ' &&
-			isDigit(b[p+9]) && isDigit(b[p+10]) && isDigit(b[p+11]) {
+			'1' <= b[p+9] && b[p+9] <= '9' && isDigit(b[p+10]) && isDigit(b[p+11]) {
 			return p
 		}
 	}
@@ -244,7 +244,7 @@ func startLineOK(line []byte) bool {
 		line = line[:len(line)-1]
 	}
 	if len(line) >= 12 && string(line[:7]) == "HTTP/1." {
-		return isDigit(line[7]) && line[8] == ' ' && isDigit(line[9]) && isDigit(line[10]) &&
+		return isDigit(line[7]) && line[8] == ' ' && '1' <= line[9] && line[9] <= '9' && isDigit(line[10]) &&
 			isDigit(line[11]) && (len(line) == 12 || line[12] == ' ')
 	}
 	sp := bytes.IndexByte(line, ' ')
