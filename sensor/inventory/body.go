@@ -2,8 +2,9 @@ package inventory
 
 import (
 	"bytes"
-	"encoding/json"
 	"strings"
+
+	"github.com/apitap/apitap/sensor/detect"
 )
 
 // isJSON reports media types whose bodies are parsed for field names.
@@ -12,148 +13,122 @@ func isJSON(mt string) bool {
 		mt == "application/problem+json" || mt == "text/json"
 }
 
+// maxArrayElems is how many elements of an array are looked at: arrays
+// repeat one shape, and the rest would only cost time.
+const maxArrayElems = 3
+
 // jsonFields records the field paths and types of a JSON body prefix into
 // fields, down to maxDepth and up to maxFields names in the map. A
 // truncated prefix yields the fields before the cut. Values are never kept.
+//
+// It walks the tokens of sensor/detect's streaming tokenizer, which
+// allocates nothing; only a field seen for the first time costs the string
+// of its path.
 func jsonFields(body []byte, fields map[string]string, maxDepth, maxFields int) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	w := fieldWalker{dec: dec, fields: fields, maxDepth: maxDepth, maxFields: maxFields}
-	tok, err := dec.Token()
-	if err != nil {
-		return
-	}
-	w.value(tok, "", 0)
+	var w fieldWalker
+	w.walk(body, fields, maxDepth, maxFields)
+}
+
+// frame is one open container on the walk's stack.
+type frame struct {
+	plen  int  // length of the container's own path
+	array bool // an array, whose elements share the path "p[]"
+	elems int  // elements seen, for arrays
+	skip  bool // below the depth or element limit: walk, do not record
 }
 
 type fieldWalker struct {
-	dec       *json.Decoder
-	fields    map[string]string
-	maxDepth  int
-	maxFields int
-	err       bool
+	tz    detect.Tokenizer
+	path  []byte
+	stack [detect.MaxJSONDepth + 2]frame
 }
 
-func (w *fieldWalker) record(path, typ string) {
-	if path == "" {
-		return
+func (w *fieldWalker) walk(body []byte, fields map[string]string, maxDepth, maxFields int) {
+	w.tz.Reset(body)
+	w.path = w.path[:0]
+	depth := 0 // w.stack[depth] is the innermost open container; 0 is the top level
+	w.stack[0] = frame{}
+	for {
+		kind := w.tz.Next()
+		switch kind {
+		case detect.TokEnd, detect.TokError:
+			return
+		case detect.TokKey:
+			top := &w.stack[depth]
+			w.path = w.path[:top.plen]
+			if top.plen > 0 {
+				w.path = append(w.path, '.')
+			}
+			w.path = append(w.path, body[w.tz.Start:w.tz.End]...)
+			continue
+		case detect.TokObjectClose, detect.TokArrayClose:
+			if depth > 0 {
+				depth--
+			}
+			continue
+		}
+		// A value: its path is the key just read, or "p[]" in an array.
+		top := &w.stack[depth]
+		skip := top.skip
+		if top.array {
+			w.path = append(w.path[:top.plen], "[]"...)
+			top.elems++
+			skip = skip || top.elems > maxArrayElems
+		}
+		skip = skip || depth > maxDepth
+		if !skip && len(w.path) > 0 {
+			record(fields, w.path, valueType(kind, body[w.tz.Start:w.tz.End]), maxFields)
+		}
+		if kind == detect.TokObjectOpen || kind == detect.TokArrayOpen {
+			if depth+1 >= len(w.stack) {
+				return
+			}
+			depth++
+			w.stack[depth] = frame{plen: len(w.path), array: kind == detect.TokArrayOpen, skip: skip}
+		}
 	}
-	old, ok := w.fields[path]
+}
+
+// valueType names a JSON value's type as OpenAPI does.
+func valueType(kind detect.TokenKind, tok []byte) string {
+	switch kind {
+	case detect.TokObjectOpen:
+		return "object"
+	case detect.TokArrayOpen:
+		return "array"
+	case detect.TokString:
+		return "string"
+	case detect.TokNumber:
+		if bytes.ContainsAny(tok, ".eE") {
+			return "number"
+		}
+		return "integer"
+	}
 	switch {
-	case !ok && len(w.fields) < w.maxFields:
-		w.fields[path] = typ
+	case len(tok) > 0 && tok[0] == 'n':
+		return "null"
+	default:
+		return "boolean"
+	}
+}
+
+// record notes that path holds a value of typ, widening on conflict.
+func record(fields map[string]string, path []byte, typ string, maxFields int) {
+	old, ok := fields[string(path)]
+	switch {
+	case !ok && len(fields) < maxFields:
+		fields[string(path)] = typ
 	case ok && old != typ:
 		// null says little; integer widens to number; others conflict.
 		switch {
 		case old == "null":
-			w.fields[path] = typ
+			fields[string(path)] = typ
 		case typ == "null":
 		case old == "integer" && typ == "number":
-			w.fields[path] = typ
+			fields[string(path)] = typ
 		case old == "number" && typ == "integer":
 		default:
-			w.fields[path] = "mixed"
-		}
-	}
-}
-
-// value walks one value whose first token is tok, at path.
-func (w *fieldWalker) value(tok json.Token, path string, depth int) {
-	switch v := tok.(type) {
-	case json.Delim:
-		switch v {
-		case '{':
-			w.record(path, "object")
-			w.object(path, depth+1)
-		case '[':
-			w.record(path, "array")
-			w.array(path, depth+1)
-		}
-	case string:
-		w.record(path, "string")
-	case json.Number:
-		if strings.ContainsAny(string(v), ".eE") {
-			w.record(path, "number")
-		} else {
-			w.record(path, "integer")
-		}
-	case bool:
-		w.record(path, "boolean")
-	case nil:
-		w.record(path, "null")
-	}
-}
-
-func (w *fieldWalker) object(path string, depth int) {
-	for !w.err {
-		tok, err := w.dec.Token()
-		if err != nil {
-			w.err = true
-			return
-		}
-		if d, ok := tok.(json.Delim); ok && d == '}' {
-			return
-		}
-		key, ok := tok.(string)
-		if !ok {
-			w.err = true
-			return
-		}
-		val, err := w.dec.Token()
-		if err != nil {
-			w.err = true
-			return
-		}
-		if depth > w.maxDepth {
-			w.skip(val)
-			continue
-		}
-		child := key
-		if path != "" {
-			child = path + "." + key
-		}
-		w.value(val, child, depth)
-	}
-}
-
-func (w *fieldWalker) array(path string, depth int) {
-	// Only the first few elements are looked at: arrays repeat a shape.
-	const maxElems = 3
-	for i := 0; !w.err; i++ {
-		tok, err := w.dec.Token()
-		if err != nil {
-			w.err = true
-			return
-		}
-		if d, ok := tok.(json.Delim); ok && d == ']' {
-			return
-		}
-		if i >= maxElems || depth > w.maxDepth {
-			w.skip(tok)
-			continue
-		}
-		w.value(tok, path+"[]", depth)
-	}
-}
-
-// skip consumes the rest of a value whose first token is tok.
-func (w *fieldWalker) skip(tok json.Token) {
-	d, ok := tok.(json.Delim)
-	if !ok || d == '}' || d == ']' {
-		return
-	}
-	for level := 1; level > 0; {
-		t, err := w.dec.Token()
-		if err != nil {
-			w.err = true
-			return
-		}
-		if d, ok := t.(json.Delim); ok {
-			if d == '{' || d == '[' {
-				level++
-			} else {
-				level--
-			}
+			fields[string(path)] = "mixed"
 		}
 	}
 }

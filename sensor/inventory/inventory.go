@@ -30,6 +30,7 @@ type Inventory struct {
 	events   []Event
 	stats    Stats
 	scratch  []string
+	fields   fieldWalker // reused to read JSON bodies' field names
 }
 
 type serviceKey struct {
@@ -283,7 +284,7 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 		if ep.RequestFields == nil {
 			ep.RequestFields = map[string]string{}
 		}
-		jsonFields(ex.Request.Body, ep.RequestFields, inv.cfg.maxDepth(), inv.cfg.maxFields())
+		inv.fields.walk(ex.Request.Body, ep.RequestFields, inv.cfg.maxDepth(), inv.cfg.maxFields())
 	}
 	if ep.rspSamples < inv.cfg.fieldSamples() && len(ex.Response.Body) > 0 &&
 		isJSON(ex.Response.ContentType) {
@@ -291,7 +292,7 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 		if ep.ResponseFields == nil {
 			ep.ResponseFields = map[string]string{}
 		}
-		jsonFields(ex.Response.Body, ep.ResponseFields, inv.cfg.maxDepth(), inv.cfg.maxFields())
+		inv.fields.walk(ex.Response.Body, ep.ResponseFields, inv.cfg.maxDepth(), inv.cfg.maxFields())
 	}
 
 	if ep.op != nil {

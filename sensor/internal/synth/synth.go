@@ -34,6 +34,10 @@ type Options struct {
 	Seed int64
 	// MSS is the largest TCP payload per packet. Default 1448.
 	MSS int
+	// TLSPercent is the share of connections, in percent, that carry TLS
+	// to a vendor (a ClientHello, then opaque records) instead of plain
+	// HTTP. Default 0.
+	TLSPercent int
 }
 
 func (o *Options) defaults() {
@@ -63,6 +67,8 @@ type tcpConn struct {
 	cseq, sseq     uint32
 	ops            int // exchanges done
 	open           bool
+	tls            bool
+	host           string
 }
 
 type writer struct {
@@ -97,6 +103,13 @@ func Write(w io.Writer, opts Options) (Stats, error) {
 			server: servers[i%len(servers)],
 			cseq:   g.rng.Uint32(),
 			sseq:   g.rng.Uint32(),
+		}
+		if g.rng.Intn(100) < opts.TLSPercent {
+			c := conns[i]
+			c.tls = true
+			c.host = vendorHosts[i%len(vendorHosts)]
+			// Vendors answer from public addresses (documentation ranges).
+			c.server = netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, 0, 113, byte(1 + i%250)}), 443)
 		}
 	}
 	var err error
@@ -137,7 +150,13 @@ func (g *writer) handshake(c *tcpConn) error {
 	}
 	c.cseq++
 	c.sseq++
-	return g.packet(c.client, c.server, c.cseq, c.sseq, ackFlag, nil)
+	if err := g.packet(c.client, c.server, c.cseq, c.sseq, ackFlag, nil); err != nil {
+		return err
+	}
+	if c.tls {
+		return g.send(c.client, c.server, &c.cseq, c.sseq, g.clientHello(c.host))
+	}
+	return nil
 }
 
 func (g *writer) close(c *tcpConn) error {
@@ -157,6 +176,9 @@ func (g *writer) close(c *tcpConn) error {
 // the receiver's ACKs.
 func (g *writer) exchange(c *tcpConn) error {
 	req, resp := g.request(), g.response()
+	if c.tls {
+		req, resp = g.appData(len(req)), g.appData(len(resp))
+	}
 	if err := g.send(c.client, c.server, &c.cseq, c.sseq, req); err != nil {
 		return err
 	}

@@ -1,0 +1,161 @@
+package analysis
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/apitap/apitap/sensor/capture"
+	"github.com/apitap/apitap/sensor/dataflow"
+	"github.com/apitap/apitap/sensor/engine"
+	"github.com/apitap/apitap/sensor/exchange"
+	"github.com/apitap/apitap/sensor/internal/synth"
+	"github.com/apitap/apitap/sensor/inventory"
+	"github.com/apitap/apitap/sensor/secret"
+	"github.com/apitap/apitap/sensor/spec"
+	"github.com/apitap/apitap/sensor/vendor"
+)
+
+// synthCapture writes (once) a generated capture into the temp directory.
+func synthCapture(tb testing.TB, size int64, tlsPercent int) string {
+	tb.Helper()
+	p := filepath.Join(os.TempDir(), fmt.Sprintf("apitap-synth-v1-%d-tls%d.pcap", size, tlsPercent))
+	if st, err := os.Stat(p); err == nil && st.Size() > size/2 {
+		return p
+	}
+	f, err := os.Create(p + ".tmp")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := synth.Write(f, synth.Options{TargetBytes: size, TLSPercent: tlsPercent}); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Rename(p+".tmp", p); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+type nop struct{}
+
+func (nop) Exchange(*exchange.Exchange) {}
+func (nop) Flow(*exchange.Flow)         {}
+func (nop) DNS(*exchange.DNS)           {}
+
+// level says how much analysis a run does.
+type level int
+
+const (
+	coreOnly  level = iota // the parsing core, exchanges discarded
+	discovery              // + the API inventory (templating, specs)
+	vendors                // + the third-party map
+	full                   // + sensitive-data classification
+)
+
+func runLevel(tb testing.TB, path string, l level, key secret.Key) time.Duration {
+	src, err := capture.OpenFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer src.Close()
+	var emit engine.Emitter = nop{}
+	var a *Analyzer
+	if l > coreOnly {
+		cfg := Config{Inventory: inventory.New(inventory.Config{}, spec.NewSet())}
+		if l >= vendors {
+			cfg.Vendors = vendor.NewAnalyzer(vendor.Config{})
+		}
+		if l >= full {
+			cfg.Data = dataflow.New(dataflow.Config{Policy: dataflow.DefaultPolicy()}, key,
+				Destinations(cfg.Vendors))
+		}
+		a = New(cfg)
+		emit = a
+	}
+	t0 := time.Now()
+	sum := engine.Run(src, &engine.Config{}, 1, emit, nil)
+	if a != nil {
+		if _, err := a.Finish(sum); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return time.Since(t0)
+}
+
+// BenchmarkAnalysisOverhead runs the single-worker pipeline on the same
+// generated capture with more and more analysis switched on, in one
+// process, and reports each rate and the slowdown each layer costs:
+// discovery against the core alone, and classification against the run
+// without it.
+func BenchmarkAnalysisOverhead(b *testing.B) {
+	size := int64(64 << 20)
+	path := synthCapture(b, size, 0)
+	st, _ := os.Stat(path)
+	mb := float64(st.Size()) / 1e6
+	key, err := secret.NewKey(make([]byte, 32))
+	if err != nil {
+		b.Fatal(err)
+	}
+	runLevel(b, path, coreOnly, key) // warm the page cache
+	var d [4]time.Duration
+	for b.Loop() {
+		for l := coreOnly; l <= full; l++ {
+			d[l] += runLevel(b, path, l, key)
+		}
+	}
+	n := float64(b.N)
+	for l, name := range []string{"core", "discovery", "vendors", "full"} {
+		b.ReportMetric(mb*n/d[l].Seconds(), name+"-MB/s")
+	}
+	b.ReportMetric(d[discovery].Seconds()/d[coreOnly].Seconds()-1, "discovery-slowdown")
+	b.ReportMetric(d[full].Seconds()/d[vendors].Seconds()-1, "classification-slowdown")
+}
+
+// BenchmarkTLSHeavy runs the pipeline with the vendor map on a capture in
+// which 70 % of the connections are TLS to vendors.
+func BenchmarkTLSHeavy(b *testing.B) {
+	path := synthCapture(b, 64<<20, 70)
+	st, _ := os.Stat(path)
+	key, _ := secret.NewKey(make([]byte, 32))
+	b.SetBytes(st.Size())
+	b.ReportAllocs()
+	for b.Loop() {
+		runLevel(b, path, vendors, key)
+	}
+}
+
+// TestTLSHeavyNamesVendors checks the TLS-heavy capture is what the
+// benchmark claims: every TLS connection named by its SNI.
+func TestTLSHeavyNamesVendors(t *testing.T) {
+	path := synthCapture(t, 8<<20, 70)
+	src, err := capture.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	va := vendor.NewAnalyzer(vendor.Config{})
+	a := New(Config{Vendors: va})
+	rep, err := a.Finish(engine.Run(src, &engine.Config{}, 1, a, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := map[string]bool{}
+	for _, tp := range rep.ThirdParties {
+		if tp.Vendor != nil {
+			named[tp.VendorID] = true
+		}
+	}
+	for _, id := range []string{"openai", "segment", "sentry", "stripe", "mixpanel", "anthropic"} {
+		if !named[id] {
+			t.Errorf("vendor %s not named from the TLS-heavy capture (named: %v)", id, named)
+		}
+	}
+	if rep.Summary.TLSFlows == 0 {
+		t.Error("no TLS flow recognised")
+	}
+}
