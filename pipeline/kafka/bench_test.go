@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apitap/apitap/pipeline/ocsf"
 	"github.com/apitap/apitap/pipeline/sink"
 	"github.com/apitap/apitap/pipeline/spool"
+	"github.com/apitap/apitap/sensor/finding"
 )
 
 // countingConn counts bytes the client writes to the broker.
@@ -111,4 +113,42 @@ func BenchmarkSinkReplay(b *testing.B) {
 	}
 	n := float64(b.N * per * 10)
 	b.ReportMetric(n/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkPublisherToKafka measures the whole sensor-side path: OCSF
+// encoding by a Publisher, the bounded queue (blocking mode) and the sink.
+func BenchmarkPublisherToKafka(b *testing.B) {
+	c := startCluster(b, 0, "")
+	defer c.Close()
+	var wire atomic.Int64
+	s := benchSink(b, c.ListenAddrs()[0], b.TempDir(), &wire)
+	q := sink.NewQueue(s, sink.QueueConfig{Block: true})
+	p := sink.NewPublisher(q, ocsf.Identity{Hostname: "bench"})
+	fs := make([]finding.Finding, 1024)
+	for i := range fs {
+		fs[i] = finding.Finding{Type: finding.UndeclaredVendor, UID: uidOf(i),
+			Title: "Undeclared vendor", Severity: finding.SevHigh, Risk: 0.7, Source: "svc",
+			Destination: "api.example.com", Count: 1, Evidence: map[string]any{"sni": "api.example.com"}}
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		f := &fs[i%len(fs)]
+		f.Count++
+		if err := p.Finding(ctx, f, false); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := q.Close(cctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(wire.Load())/float64(b.N), "wire-B/event")
+	if st := s.Stats(); st.Sent != uint64(b.N) && b.N > 1 {
+		b.Fatalf("sent %d of %d", st.Sent, b.N)
+	}
 }

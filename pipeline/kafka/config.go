@@ -43,7 +43,10 @@ type Config struct {
 	// BatchBytes is the most bytes per produce request. Default 8 MiB.
 	BatchBytes int64
 	// BatchTimeout is how long a partial batch waits for more messages.
-	// Default 10 ms (kafka-go's own default is one second).
+	// Default 1 ms (kafka-go's own default is one second): Write hands
+	// kafka-go a whole batch that the sink.Queue already gathered, so a
+	// longer wait only delays the acknowledgement of the last partition's
+	// share of it.
 	BatchTimeout time.Duration
 	// WriteTimeout bounds one batch's delivery attempts before it goes to
 	// the spool. Default 10 s.
@@ -90,7 +93,7 @@ func (c *Config) batchBytes() int64 {
 	}
 	return 8 << 20
 }
-func (c *Config) batchTimeout() time.Duration  { return orDur(c.BatchTimeout, 10*time.Millisecond) }
+func (c *Config) batchTimeout() time.Duration  { return orDur(c.BatchTimeout, time.Millisecond) }
 func (c *Config) writeTimeout() time.Duration  { return orDur(c.WriteTimeout, 10*time.Second) }
 func (c *Config) maxAttempts() int             { return orInt(c.MaxAttempts, 3) }
 func (c *Config) retryInterval() time.Duration { return orDur(c.RetryInterval, time.Second) }

@@ -21,7 +21,7 @@
 // Defaults, all set explicitly on the kafka-go Writer rather than trusting its
 // own (which batch for a second and do not wait for acks): zstd compression
 // (klauspost/compress), BatchSize 10000 messages, BatchBytes 8 MiB,
-// BatchTimeout 10 ms, MaxAttempts 3, WriteTimeout 10 s.
+// BatchTimeout 1 ms (the sink.Queue in front already batches), MaxAttempts 3, WriteTimeout 10 s.
 //
 // Start-up checks that every configured topic exists and fails with an error
 // naming the missing topic. When no broker answers at start the sink starts
