@@ -34,6 +34,8 @@ func init() {
 	commands = []command{
 		{"read", "read a capture file (or - for stdin) and report what it shows", runRead},
 		{"vendors", "list or search the embedded vendor catalog", runVendors},
+		{"run", "capture live traffic as a daemon and ship findings (SIGHUP reloads)", runRun},
+		{"config", "check a configuration file, or print the commented example", runConfig},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) error {
 			fmt.Println("apitap", version)
 			return nil
