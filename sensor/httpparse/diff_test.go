@@ -148,6 +148,11 @@ func diffRequest(t *testing.T, in []byte, must bool) {
 }
 
 func diffResponse(t *testing.T, in []byte, must bool) {
+	// net/http takes several spaces after the version; RFC 9112 §4 has
+	// exactly one, and resynchronisation depends on that shape.
+	if len(in) > 9 && in[8] == ' ' && in[9] == ' ' {
+		return
+	}
 	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(in)), nil)
 	if err != nil {
 		if must {
