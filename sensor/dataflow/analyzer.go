@@ -37,6 +37,9 @@ type Stats struct {
 	DroppedFlows       int64 `json:"dropped_flows"`
 	DroppedCredentials int64 `json:"dropped_credentials"`
 	DroppedFindings    int64 `json:"dropped_findings"`
+	// SampledOut counts response bodies not scanned (see
+	// Config.ResponseSampleAfter).
+	SampledOut int64 `json:"response_bodies_sampled_out"`
 }
 
 type flowKey struct {
@@ -84,7 +87,32 @@ type Analyzer struct {
 	stats      Stats
 
 	matches []match // per-exchange scratch
+	onMatch func(*detect.Match)
+	// responses counts response bodies per (server, method), for sampling.
+	responses map[sampleKey]int64
+	// headers remembers what each header value matched: clients send the
+	// same token, cookie and user agent on every request, and scanning a
+	// value again (with its keyed fingerprint) would find the same.
+	headers map[headerKey][]match
 }
+
+type headerKey struct {
+	dir         detect.Direction
+	name, value string
+}
+
+// maxCachedHeaders bounds the header cache; it starts afresh when full.
+const maxCachedHeaders = 4096
+
+// sampleKey groups responses for sampling: one service's answers to one
+// method. Paths carry ids, so they would make every key new.
+type sampleKey struct {
+	server netip.AddrPort
+	method string
+}
+
+// maxSampleKeys bounds the sampling table; it starts afresh when full.
+const maxSampleKeys = 4096
 
 // New returns an Analyzer that fingerprints with key and asks resolve where
 // each exchange went. A nil resolve treats every destination as external,
@@ -95,7 +123,7 @@ func New(cfg Config, key secret.Key, resolve func(ex *exchange.Exchange) Destina
 			return Destination{Host: ex.Host, External: true}
 		}
 	}
-	return &Analyzer{
+	a := &Analyzer{
 		cfg:        cfg,
 		scanner:    detect.NewScanner(key),
 		resolve:    resolve,
@@ -103,7 +131,78 @@ func New(cfg Config, key secret.Key, resolve func(ex *exchange.Exchange) Destina
 		creds:      make(map[string]*credState),
 		findings:   make(map[string]*finding.Finding),
 		localHosts: make(map[string]bool),
+		responses:  make(map[sampleKey]int64),
+		headers:    make(map[headerKey][]match),
 	}
+	a.onMatch = a.keep
+	return a
+}
+
+// keep copies a match out of the scanner's callback.
+func (a *Analyzer) keep(m *detect.Match) {
+	c := match{Match: *m}
+	if m.JWT != nil {
+		c.claims = *m.JWT
+		c.JWT = nil
+	}
+	a.matches = append(a.matches, c)
+}
+
+// scanHeader scans one header, or replays what the same value matched
+// before.
+func (a *Analyzer) scanHeader(dir detect.Direction, h *exchange.Header) {
+	k := headerKey{dir, h.Name, h.Value}
+	if ms, ok := a.headers[k]; ok {
+		a.matches = append(a.matches, ms...)
+		return
+	}
+	start := len(a.matches)
+	a.scanner.ScanHeader(dir, h.Name, h.Value, a.onMatch)
+	if len(a.headers) >= maxCachedHeaders {
+		a.headers = make(map[headerKey][]match)
+	}
+	// Clone the strings: they share memory with the whole exchange.
+	k.name, k.value = strings.Clone(h.Name), strings.Clone(h.Value)
+	var ms []match
+	if n := len(a.matches) - start; n > 0 {
+		ms = append(make([]match, 0, n), a.matches[start:]...)
+	}
+	a.headers[k] = ms
+}
+
+// scan runs the detectors over every part of ex that carries data. Request
+// parts are always scanned: they are what leaves for the destination.
+// Response bodies, the bulk of the bytes, are scanned for the first
+// ResponseSampleAfter answers of each (server, method), then one in
+// ResponseSampleEvery: enough to learn what an API returns, at a fraction
+// of the cost on a busy server.
+func (a *Analyzer) scan(ex *exchange.Exchange) {
+	sc, fn := a.scanner, a.onMatch
+	sc.ScanPath(detect.DirRequest, ex.Path, fn)
+	if ex.RawQuery != "" {
+		sc.ScanQuery(detect.DirRequest, ex.RawQuery, fn)
+	}
+	for i := range ex.Request.Headers {
+		a.scanHeader(detect.DirRequest, &ex.Request.Headers[i])
+	}
+	sc.ScanBody(detect.DirRequest, ex.Request.ContentType, ex.Request.Body, fn)
+	for i := range ex.Response.Headers {
+		a.scanHeader(detect.DirResponse, &ex.Response.Headers[i])
+	}
+	if len(ex.Response.Body) == 0 {
+		return
+	}
+	if len(a.responses) >= maxSampleKeys {
+		a.responses = make(map[sampleKey]int64)
+	}
+	k := sampleKey{ex.Server, ex.Method}
+	n := a.responses[k]
+	a.responses[k] = n + 1
+	if n >= a.cfg.responseSampleAfter() && n%a.cfg.responseSampleEvery() != 0 {
+		a.stats.SampledOut++
+		return
+	}
+	sc.ScanBody(detect.DirResponse, ex.Response.ContentType, ex.Response.Body, fn)
 }
 
 // Stats returns the counters.
@@ -118,14 +217,7 @@ func (a *Analyzer) Exchange(ex *exchange.Exchange) {
 	}
 
 	a.matches = a.matches[:0]
-	a.scanner.ScanExchange(ex, func(m *detect.Match) {
-		c := match{Match: *m}
-		if m.JWT != nil {
-			c.claims = *m.JWT
-			c.JWT = nil
-		}
-		a.matches = append(a.matches, c)
-	})
+	a.scan(ex)
 	if len(a.matches) == 0 {
 		return
 	}

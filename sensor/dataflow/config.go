@@ -39,6 +39,13 @@ type Config struct {
 	UndeclaredMultiplier   float64 `yaml:"undeclared_multiplier" json:"undeclared_multiplier"`
 	UnclassifiedMultiplier float64 `yaml:"unclassified_multiplier" json:"unclassified_multiplier"`
 
+	// ResponseSampleAfter is how many response bodies of each (server,
+	// method) are scanned before sampling starts; after that one in
+	// ResponseSampleEvery is. Request bodies are always scanned. Defaults
+	// 64 and 16; set ResponseSampleEvery to 1 to scan every response.
+	ResponseSampleAfter int64 `yaml:"response_sample_after" json:"response_sample_after"`
+	ResponseSampleEvery int64 `yaml:"response_sample_every" json:"response_sample_every"`
+
 	// Table limits. When a table is full, new entries are dropped and
 	// counted in Stats. Defaults: 10000 flows, 10000 credentials, 10000
 	// findings, 256 clients and 64 destinations remembered per credential.
@@ -81,6 +88,20 @@ func (c *Config) undeclaredMultiplier() float64 { return orFloat(c.UndeclaredMul
 func (c *Config) unclassifiedMultiplier() float64 {
 	return orFloat(c.UnclassifiedMultiplier, 2)
 }
+func (c *Config) responseSampleAfter() int64 {
+	if c.ResponseSampleAfter <= 0 {
+		return 64
+	}
+	return c.ResponseSampleAfter
+}
+
+func (c *Config) responseSampleEvery() int64 {
+	if c.ResponseSampleEvery <= 0 {
+		return 16
+	}
+	return c.ResponseSampleEvery
+}
+
 func (c *Config) maxFlows() int          { return orInt(c.MaxFlows, 10000) }
 func (c *Config) maxCredentials() int    { return orInt(c.MaxCredentials, 10000) }
 func (c *Config) maxFindings() int       { return orInt(c.MaxFindings, 10000) }

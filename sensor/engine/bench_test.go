@@ -30,7 +30,7 @@ import (
 // left by an earlier run is reused).
 func benchCapture(tb testing.TB, size int64) string {
 	tb.Helper()
-	p := filepath.Join(os.TempDir(), fmt.Sprintf("apitap-synth-v1-%d.pcap", size))
+	p := filepath.Join(os.TempDir(), fmt.Sprintf("apitap-synth-v2-%d.pcap", size))
 	if st, err := os.Stat(p); err == nil && st.Size() > size/2 {
 		return p
 	}

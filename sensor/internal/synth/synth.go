@@ -69,6 +69,7 @@ type tcpConn struct {
 	open           bool
 	tls            bool
 	host           string
+	auth           string // the credential header this client sends, per connection
 }
 
 type writer struct {
@@ -142,6 +143,12 @@ func Write(w io.Writer, opts Options) (Stats, error) {
 
 func (g *writer) handshake(c *tcpConn) error {
 	c.open, c.ops = true, 0
+	// A client keeps its credential for the life of its connection, as
+	// SDKs and browsers do.
+	c.auth = "Authorization: Bearer fake." + g.hex(40) + "\r\n"
+	if g.rng.Intn(5) == 0 {
+		c.auth = "X-Api-Key: fake_" + g.hex(32) + "\r\n"
+	}
 	if err := g.packet(c.client, c.server, c.cseq, 0, synFlag, nil); err != nil {
 		return err
 	}
@@ -175,7 +182,7 @@ func (g *writer) close(c *tcpConn) error {
 // exchange writes one request and its response, segmented by MSS, with
 // the receiver's ACKs.
 func (g *writer) exchange(c *tcpConn) error {
-	req, resp := g.request(), g.response()
+	req, resp := g.request(c.auth), g.response()
 	if c.tls {
 		req, resp = g.appData(len(req)), g.appData(len(resp))
 	}
@@ -274,7 +281,7 @@ func (g *writer) uuid() string {
 
 // request builds one request: mostly GETs of resources by id, some POSTs
 // with JSON bodies, each with a bearer token or an API key.
-func (g *writer) request() []byte {
+func (g *writer) request(auth string) []byte {
 	r := resources[g.rng.Intn(len(resources))]
 	sub := resources[g.rng.Intn(len(resources))]
 	var path string
@@ -287,10 +294,6 @@ func (g *writer) request() []byte {
 		path = "/api/v2/" + r + "/" + g.hex(24)
 	default:
 		path = "/api/v2/" + r + "?limit=" + strconv.Itoa(10+g.rng.Intn(90)) + "&cursor=" + g.hex(16)
-	}
-	auth := "Authorization: Bearer fake." + g.hex(40) + "\r\n"
-	if g.rng.Intn(5) == 0 {
-		auth = "X-Api-Key: fake_" + g.hex(32) + "\r\n"
 	}
 	if g.rng.Intn(5) == 0 {
 		body := g.jsonBody(200 + g.rng.Intn(1500))
