@@ -187,8 +187,10 @@ func (c *Conn) countError(r Reason, dir Dir, ts time.Time) {
 //   - once the response direction lost sync, the next response answers
 //     the newest pending request, and the older ones are reported with
 //     EventNoResponse (right for one request at a time, which is most
-//     traffic; a pipelined burst that lost a response mispairs);
-//   - a response never answers a request that started after it.
+//     traffic; a pipelined burst that lost a response mispairs).
+//
+// Timestamps are not used: reassembly hands over out-of-order segments in
+// batches stamped with one packet's time, so they cannot order messages.
 func (c *Conn) peekPending(h *half) *Request {
 	if c.respLost {
 		c.respLost = false
@@ -200,9 +202,6 @@ func (c *Conn) peekPending(h *half) *Request {
 		return nil
 	}
 	p := &c.pend[c.pendHead]
-	if !p.lost && p.req.Start.After(h.start) {
-		return nil
-	}
 	h.pairSeq = p.seq
 	if p.lost {
 		return nil

@@ -70,16 +70,17 @@ type h2dir struct {
 
 // h2side is one half (request or response) of a stream.
 type h2side struct {
-	store     []byte
-	offs      []hdrOff
-	hdrs      []Header
-	pseudo    [5][2]int32 // method, path, authority, scheme, status in store
-	body      []byte
-	bodyBytes int64
-	trunc     bool
-	headers   bool // the header section was decoded
-	start     time.Time
-	end       time.Time
+	store      []byte
+	offs       []hdrOff
+	hdrs       []Header
+	pseudo     [5][2]int32 // method, path, authority, scheme, status in store
+	body       []byte
+	bodyBytes  int64
+	trunc      bool
+	headers    bool // the header section was decoded
+	incomplete bool // reported before its END_STREAM
+	start      time.Time
+	end        time.Time
 }
 
 const (
@@ -106,6 +107,7 @@ func (s *h2side) clear() {
 	s.bodyBytes = 0
 	s.trunc = false
 	s.headers = false
+	s.incomplete = false
 	for i := range s.pseudo {
 		s.pseudo[i] = [2]int32{-1, -1}
 	}
@@ -548,6 +550,9 @@ func (h *h2conn) endSide(s *h2stream, role int, ts time.Time) {
 		}
 	}
 
+	if sd.incomplete {
+		m.Flags |= FlagIncomplete
+	}
 	if role == 0 {
 		s.req = Request{
 			Message: m, Method: c.internMethod(sd.get(psMethod)), Target: sd.get(psPath),
@@ -565,6 +570,13 @@ func (h *h2conn) endSide(s *h2stream, role int, ts time.Time) {
 	}
 	r := &c.resp
 	*r = Response{Message: m, Status: parseStatus(sd.get(psStatus))}
+	if !s.reqDone && s.side[0].headers {
+		// The server answered before the request ended (streaming, or a
+		// request that never sets END_STREAM): report the request first.
+		s.side[0].incomplete = true
+		h.endSide(s, 0, ts)
+		r = &c.resp
+	}
 	if s.reqDone {
 		r.Request = &s.req
 	}
@@ -591,6 +603,7 @@ func (c *Conn) h2close(ts time.Time) {
 			continue
 		}
 		if !s.reqDone && s.side[0].headers {
+			s.side[0].incomplete = true
 			c.h2.endSide(s, 0, ts)
 		}
 		c.h2.dropStream(s, ts)

@@ -259,6 +259,11 @@ func (h *half) frame() {
 
 	if h.isReq {
 		switch {
+		case (te || teOther) && h.proto == ProtoHTTP10:
+			// RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty
+			// framing.
+			h.badHead(ReasonBadLength)
+			return
 		case te:
 			// RFC 9112 §6.3 rule 3: Transfer-Encoding overrides
 			// Content-Length.
@@ -324,10 +329,16 @@ func (h *half) startBody() {
 	}
 }
 
-// badHead rejects a message whose framing cannot be trusted.
+// badHead reports a message whose framing cannot be trusted with its
+// head only (a security sensor still wants to see the request), then
+// resynchronises: whatever follows is not known to be a message start.
 func (h *half) badHead(r Reason) {
-	h.inMsg = false
-	h.rejectHead(r)
+	h.flags |= FlagBadFraming
+	h.clen = -1
+	h.chunked = false
+	h.decode = false
+	h.finish()
+	h.loseSync(r)
 }
 
 // rejectHead drops a message whose head did not parse. When its start line

@@ -79,7 +79,7 @@ func (r *recorder) Event(e Event) {
 
 func flagString(f Flags) string {
 	names := []string{"gap", "truncated", "close-delimited", "incomplete", "decode-error",
-		"folded", "upgrade"}
+		"folded", "upgrade", "bad-framing"}
 	var parts []string
 	for i, n := range names {
 		if f&(1<<i) != 0 {

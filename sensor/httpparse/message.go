@@ -41,6 +41,11 @@ const (
 	// FlagUpgrade: the request asked for a protocol upgrade, or the
 	// response switched protocols.
 	FlagUpgrade
+	// FlagBadFraming: the head parsed but its length could not be trusted
+	// (invalid or conflicting Content-Length, a Transfer-Encoding other
+	// than chunked on a request, Transfer-Encoding on HTTP/1.0). The
+	// message is reported with no body and the direction resynchronises.
+	FlagBadFraming
 )
 
 // Message is what requests and responses share. All slices are views into

@@ -213,6 +213,14 @@ func parseContentLength(v []byte) (int64, bool) {
 // lastToken returns the last comma-separated element of a list value,
 // trimmed (Transfer-Encoding: the final coding decides framing).
 func lastToken(v []byte) []byte {
+	// RFC 9110 §5.6.1: empty list elements are ignored.
+	for {
+		v = trimOWS(v)
+		if len(v) == 0 || v[len(v)-1] != ',' {
+			break
+		}
+		v = v[:len(v)-1]
+	}
 	if i := bytes.LastIndexByte(v, ','); i >= 0 {
 		v = v[i+1:]
 	}
