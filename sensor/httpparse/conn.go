@@ -261,10 +261,30 @@ func (c *Conn) pushLost() {
 	p.req = Request{}
 }
 
-// push copies r into the pending ring.
-func (c *Conn) push(r *Request) {
+// push copies r, parsed by h, into the pending ring. The header block is
+// copied in one piece and the views are rebased on it, which is cheaper
+// than copying field by field.
+func (c *Conn) push(r *Request, h *half) {
 	p := c.slot(r.End)
-	copyRequest(&p.req, r, &p.store, &p.offs, &p.hdrs)
+	st := append(p.store[:0], h.blk...)
+	st = append(st, r.Body...)
+	hv := p.hdrs[:0]
+	for _, f := range h.hdr {
+		hv = append(hv, Header{Name: st[f.ns:f.ne:f.ne], Value: st[f.vs:f.ve:f.ve]})
+	}
+	p.req = *r
+	p.req.Headers = hv
+	p.req.Target = st[h.tgt[0]:h.tgt[1]:h.tgt[1]]
+	p.req.Authority = nil
+	if h.hostHdr >= 0 {
+		f := h.hdr[h.hostHdr]
+		p.req.Authority = st[f.vs:f.ve:f.ve]
+	}
+	p.req.Body = nil
+	if len(r.Body) > 0 {
+		p.req.Body = st[len(h.blk):len(st):len(st)]
+	}
+	p.store, p.hdrs = st, hv
 }
 
 // copyRequest copies src into dst, with every byte in *store; the slices

@@ -52,7 +52,7 @@ func (h *half) finish() {
 		}
 		c.stats.Requests++
 		c.h.Request(r)
-		c.push(r)
+		c.push(r, h)
 		h.done()
 		return
 	}

@@ -95,3 +95,28 @@ func TestSplitInvariance(t *testing.T) {
 		}
 	}
 }
+
+// TestResetReuse parses every input twice on one Conn, with Reset between:
+// a pooled Conn must not carry state (HPACK tables, pending requests,
+// buffers) from one connection to the next.
+func TestResetReuse(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.http")
+	rec := &recorder{}
+	c := NewConn(goldenConfig, rec)
+	for _, f := range files {
+		in, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps := parseScript(t, in)
+		want := run(goldenConfig, steps, nil)
+		for i := 0; i < 2; i++ {
+			rec.b.Reset()
+			c.Reset(rec)
+			replaySteps(c, steps)
+			if got := transcript(rec, c); got != want {
+				t.Fatalf("%s, pass %d on a reused Conn:\ngot:\n%s\nwant:\n%s", f, i, got, want)
+			}
+		}
+	}
+}

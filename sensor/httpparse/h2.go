@@ -166,9 +166,17 @@ func (h *h2conn) reset() {
 		d.hdrN, d.prefaceLeft, d.dead, d.continuing = 0, 0, false, false
 		d.block = d.block[:0]
 		d.cur = nil
-		// A fresh connection starts with an empty dynamic table.
-		d.dec = hpack.NewDecoder(4096, d.emit)
-		d.dec.SetMaxStringLength(d.conn.c.cfg.maxHeaderBytes())
+		// A fresh connection starts with an empty dynamic table: shrinking
+		// the table to zero evicts every entry, so the decoder is reused.
+		if d.dec == nil {
+			d.dec = hpack.NewDecoder(4096, d.emit)
+			d.dec.SetMaxStringLength(d.conn.c.cfg.maxHeaderBytes())
+		} else {
+			_ = d.dec.Close() // drops a half-decoded block, if any
+			d.dec.SetMaxDynamicTableSize(0)
+			d.dec.SetMaxDynamicTableSize(4096)
+			d.dec.SetAllowedMaxDynamicTableSize(4096)
+		}
 	}
 }
 

@@ -199,6 +199,13 @@ var epoch = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 func run(cfg *Config, steps []step, split func(n int) []int) string {
 	rec := &recorder{}
 	c := NewConn(cfg, rec)
+	replaySplit(c, steps, split)
+	return transcript(rec, c)
+}
+
+func replaySteps(c *Conn, steps []step) { replaySplit(c, steps, nil) }
+
+func replaySplit(c *Conn, steps []step, split func(n int) []int) {
 	for i, s := range steps {
 		ts := epoch.Add(time.Duration(i) * time.Millisecond)
 		if s.data == nil {
@@ -222,6 +229,10 @@ func run(cfg *Config, steps []step, split func(n int) []int) string {
 		}
 	}
 	c.Close(epoch.Add(time.Duration(len(steps)) * time.Millisecond))
+}
+
+// transcript ends rec's text with c's counters.
+func transcript(rec *recorder, c *Conn) string {
 	st := c.Stats()
 	fmt.Fprintf(&rec.b, "stats requests=%d responses=%d unanswered=%d resyncs=%d gaps=%d",
 		st.Requests, st.Responses, st.Unanswered, st.Resyncs, st.Gaps)
