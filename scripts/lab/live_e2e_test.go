@@ -93,7 +93,7 @@ func startKfake(t *testing.T, ns *Namespace) string {
 func startDaemon(t *testing.T, ns *Namespace, args ...string) *Process {
 	t.Helper()
 	p := ns.Start(t, buildDaemon(t), args...)
-	waitOutput(t, p, "capture attached", 20*time.Second)
+	waitOutput(t, p, `msg="capture attached"`, 20*time.Second)
 	return p
 }
 

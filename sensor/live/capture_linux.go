@@ -32,14 +32,14 @@ type liveCapture struct {
 
 // openCapture attaches to the configured interfaces. Mode ebpf tries the
 // eBPF classifier first and falls back to AF_PACKET, logging why once.
-func openCapture(sc *config.Config, log *slog.Logger) (*liveCapture, error) {
+func openCapture(sc *config.Config, base, log *slog.Logger) (*liveCapture, error) {
 	cp := &sc.Capture
 	filter, err := captureFilter(&cp.Filter)
 	if err != nil {
 		return nil, err
 	}
 	if cp.Mode == "ebpf" {
-		lc, err := openEBPF(sc, filter, log)
+		lc, err := openEBPF(sc, filter, base)
 		if err == nil {
 			return lc, nil
 		}
@@ -54,7 +54,7 @@ func openCapture(sc *config.Config, log *slog.Logger) (*liveCapture, error) {
 		BlockTimeout: cp.Ring.BlockTimeout,
 		Filter:       filter,
 		Promiscuous:  cp.Promiscuous,
-		Logger:       log,
+		Logger:       base,
 	})
 	if err != nil {
 		return nil, err
@@ -213,14 +213,16 @@ func runTLS(ctx context.Context, src *ebpf.TLSSource, wk *worker) error {
 
 // attachLive opens kernel capture and, when configured, the TLS uprobes.
 // TLS failing is not fatal: the sensor runs without plaintext and says so.
-func attachLive(sc *config.Config, log *slog.Logger) (*sources, error) {
-	lc, err := openCapture(sc, log)
+// base is handed to the capture components; log (the runtime's) says what
+// was attached and why not.
+func attachLive(sc *config.Config, base, log *slog.Logger) (*sources, error) {
+	lc, err := openCapture(sc, base, log)
 	if err != nil {
 		return nil, err
 	}
 	s := &sources{mode: lc.mode, sources: lc.sources, live: true, lc: lc}
 	if sc.TLS.Uprobes {
-		ts, err := openTLS(log)
+		ts, err := openTLS(base)
 		if err != nil {
 			log.Warn("tls uprobes unavailable, running without tls plaintext", "reason", err)
 		} else {

@@ -19,4 +19,6 @@ func (*liveCapture) close() error                 { return nil }
 func (*liveCapture) kernel() map[string]uint64    { return nil }
 func (*liveCapture) ifnameFunc() func(int) string { return func(int) string { return "" } }
 
-func attachLive(*config.Config, *slog.Logger) (*sources, error) { return nil, errNoLiveCapture }
+func attachLive(*config.Config, *slog.Logger, *slog.Logger) (*sources, error) {
+	return nil, errNoLiveCapture
+}

@@ -31,9 +31,10 @@ var (
 // Runtime is the running sensor. Create it with New, start it with Run
 // (once); Reload may be called from any goroutine while Run runs.
 type Runtime struct {
-	cfg Config
-	log *slog.Logger
-	m   *metrics.Metrics
+	cfg  Config
+	log  *slog.Logger // with component=live.Runtime
+	base *slog.Logger // for the components the runtime starts; they add their own
+	m    *metrics.Metrics
 
 	board switchboard
 	guard memoryGuard
@@ -58,8 +59,8 @@ func New(cfg Config) (*Runtime, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Runtime{cfg: cfg, log: log.With("component", "live.Runtime"), m: cfg.Metrics,
-		sc: cfg.Sensor}
+	r := &Runtime{cfg: cfg, log: log.With("component", "live.Runtime"), base: log,
+		m: cfg.Metrics, sc: cfg.Sensor}
 	if r.m == nil {
 		r.m = metrics.New()
 	}
@@ -137,11 +138,11 @@ func (r *Runtime) Run(ctx context.Context) error {
 	r.mu.Unlock()
 
 	// Sinks first: a capture with nowhere to send findings is no use.
-	out, err := openSink(ctx, sc, r.cfg.Stdout, r.log)
+	out, err := openSink(ctx, sc, r.cfg.Stdout, r.base)
 	if err != nil {
 		return err
 	}
-	r.emitter.q = sink.NewQueue(out.sink, sink.QueueConfig{Logger: r.log})
+	r.emitter.q = sink.NewQueue(out.sink, sink.QueueConfig{Logger: r.base})
 	defer func() {
 		// Reached only on a start-up failure: the queue is closed by stop
 		// otherwise (closing twice is harmless).
@@ -348,12 +349,22 @@ func (r *Runtime) Reload() error {
 	return nil
 }
 
+// capSysPtrace (linux/capability.h) lets the TLS source read the memory
+// maps of processes that hold more capabilities than the sensor after the
+// drop (a root curl, say): without it the kernel's ptrace access check
+// refuses /proc/PID/maps and libraries loaded later go unprobed.
+const capSysPtrace privilege.Cap = 19
+
 // dropCapabilities keeps only what capture needs once it is attached.
 func (r *Runtime) dropCapabilities(sc *config.Config) {
 	ebpf := sc.Capture.Mode == "ebpf" || sc.TLS.Uprobes
-	if err := privilege.Drop(privilege.Needed(ebpf)); err != nil {
+	keep := privilege.Needed(ebpf)
+	if sc.TLS.Uprobes {
+		keep = append(keep, capSysPtrace)
+	}
+	if err := privilege.Drop(keep); err != nil {
 		r.log.Warn("capabilities not dropped", "error", err)
 		return
 	}
-	r.log.Info("capabilities dropped", "kept", fmt.Sprint(privilege.Needed(ebpf)))
+	r.log.Info("capabilities dropped", "kept", fmt.Sprint(keep))
 }

@@ -26,7 +26,7 @@ func (r *Runtime) attach(sc *config.Config) (*sources, error) {
 	if len(r.cfg.Sources) > 0 {
 		return &sources{mode: "sources", sources: r.cfg.Sources}, nil
 	}
-	return attachLive(sc, r.log)
+	return attachLive(sc, r.base, r.log)
 }
 
 // runTLS feeds TLS plaintext into wk until ctx is done.

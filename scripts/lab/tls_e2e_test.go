@@ -1,0 +1,273 @@
+//go:build e2e
+
+package lab
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tlsNginx is a full nginx.conf: HTTPS on 8443 with a self-signed
+// certificate (CERT, KEY), and the same API in plaintext on 8080.
+const tlsNginx = `
+user root;
+worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log warn;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path %[1]s/body;
+	proxy_temp_path %[1]s/proxy;
+	fastcgi_temp_path %[1]s/fastcgi;
+	uwsgi_temp_path %[1]s/uwsgi;
+	scgi_temp_path %[1]s/scgi;
+	default_type application/json;
+	server {
+		listen ADDR:8443 ssl;
+		listen ADDR:8080;
+		ssl_certificate CERT;
+		ssl_certificate_key KEY;
+		location = /api/v1/orders { return 201 '{"id":"o-1"}'; }
+		location / { return 404 '{"error":"not found"}'; }
+	}
+}
+`
+
+// writeCert writes a self-signed ECDSA certificate for ip and its key into
+// dir and returns their paths.
+func writeCert(t *testing.T, dir string, ip netip.Addr) (cert, key string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1),
+		Subject: pkix.Name{CommonName: "api.lab.test"}, DNSNames: []string{"api.lab.test"},
+		IPAddresses: []net.IP{ip.AsSlice()},
+		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cert, key
+}
+
+// tlsLab is nginx with HTTPS in srv, a client namespace, and a config.
+type tlsLab struct {
+	srv, cli *Namespace
+	link     Link
+	nginx    *Nginx
+	dir      string
+	conf     string
+}
+
+func newTLSLab(t *testing.T) *tlsLab {
+	l := New(t)
+	Require(t, "nginx", "curl", "go")
+	srv, cli := l.Namespace("srv"), l.Namespace("cli")
+	link := l.Link(srv, cli)
+	dir := t.TempDir()
+	cert, key := writeCert(t, dir, link.A)
+	conf := strings.NewReplacer("ADDR", link.A.String(), "CERT", cert, "KEY", key).Replace(tlsNginx)
+	ng := srv.NginxConfig(t, netip.AddrPortFrom(link.A, 8443), conf)
+	cfg := filepath.Join(dir, "apitap.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("state_dir: %q\nmetrics:\n  listen: \"off\"\n",
+		filepath.Join(dir, "state"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &tlsLab{srv: srv, cli: cli, link: link, nginx: ng, dir: dir, conf: cfg}
+}
+
+// curl runs curl (OpenSSL) from the client namespace and returns its pid.
+func (l *tlsLab) curl(t *testing.T, url string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := l.cli.Command(ctx, "curl", "-sk", "--http1.1", "-o", "/dev/null", "-w", "%{http_code}",
+		"-H", "Authorization: Bearer lab-fake-token-0000000000000000",
+		"-H", "Content-Type: application/json",
+		"-d", `{"sku":"a-1","qty":2,"email":"lab@example.invalid"}`, url)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("curl %s: %v", url, err)
+	}
+	if out.String() != "201" {
+		t.Fatalf("curl %s: status %s; want 201", url, out.String())
+	}
+	return cmd.Process.Pid
+}
+
+// nginxWorker returns the pid of the nginx worker (the master's child).
+func (l *tlsLab) nginxWorker(t *testing.T) int {
+	t.Helper()
+	master := l.nginx.Proc.Cmd.Process.Pid
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", master, master))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 1 {
+		t.Fatalf("nginx master %d has children %q; want one worker", master, f)
+	}
+	pid, _ := strconv.Atoi(f[0])
+	return pid
+}
+
+// exchangeLine is the part of an exchange JSON line the TLS tests check.
+type exchangeLine struct {
+	Method   string `json:"method"`
+	Path     string `json:"path"`
+	Status   int    `json:"status"`
+	Protocol string `json:"protocol"`
+	Process  *struct {
+		PID  int    `json:"pid"`
+		Comm string `json:"comm"`
+	} `json:"process"`
+}
+
+func readExchanges(t *testing.T, path string) ([]exchangeLine, []byte) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []exchangeLine
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var ex exchangeLine
+		if err := json.Unmarshal(sc.Bytes(), &ex); err != nil {
+			t.Fatalf("exchange line %q: %v", sc.Text(), err)
+		}
+		out = append(out, ex)
+	}
+	return out, raw
+}
+
+// TestTLSE2E runs `apitap run --capture ebpf --tls` while curl posts JSON
+// with a fake bearer token to nginx over HTTPS: the exchanges must come out
+// in plaintext (method, path, status) as http/1.1+tls, attributed to curl
+// and to the nginx worker with their pids, and the token must not appear.
+func TestTLSE2E(t *testing.T) {
+	l := newTLSLab(t)
+	exch := filepath.Join(l.dir, "exchanges.jsonl")
+	p := startDaemon(t, l.srv, "run", "--config", l.conf, "-i", l.link.IfA, "--capture", "ebpf",
+		"--tls", "--exchanges", exch, "--emit-interval", "1s")
+	out := p.Output()
+	if !strings.Contains(out, "mode=ebpf-") {
+		t.Skipf("eBPF capture is not available on this kernel; the fallback test covers "+
+			"AF_PACKET. apitap said:\n%s", out)
+	}
+	if strings.Contains(out, "tls uprobes unavailable") {
+		t.Fatalf("tls uprobes did not attach:\n%s", out)
+	}
+
+	worker := l.nginxWorker(t)
+	curls := map[int]bool{}
+	url := "https://" + netip.AddrPortFrom(l.link.A, 8443).String() + "/api/v1/orders"
+	for range 5 {
+		curls[l.curl(t, url)] = true
+	}
+	time.Sleep(1500 * time.Millisecond)
+	stopDaemon(t, p)
+
+	exs, raw := readExchanges(t, exch)
+	if bytes.Contains(raw, []byte("lab-fake-token")) {
+		t.Error("the exchange log holds the raw bearer token")
+	}
+	var fromCurl, fromNginx int
+	for _, ex := range exs {
+		if ex.Protocol != "http/1.1+tls" {
+			continue
+		}
+		if ex.Method != "POST" || ex.Path != "/api/v1/orders" || ex.Status != 201 {
+			t.Errorf("tls exchange %s %s %d; want POST /api/v1/orders 201", ex.Method, ex.Path,
+				ex.Status)
+		}
+		switch {
+		case ex.Process == nil:
+			t.Errorf("tls exchange without a process: %+v", ex)
+		case ex.Process.Comm == "curl" && curls[ex.Process.PID]:
+			fromCurl++
+		case ex.Process.Comm == "nginx" && ex.Process.PID == worker:
+			fromNginx++
+		default:
+			t.Errorf("tls exchange attributed to %s pid %d; want curl %v or nginx %d",
+				ex.Process.Comm, ex.Process.PID, curls, worker)
+		}
+	}
+	t.Logf("%d exchanges: %d from curl, %d from nginx", len(exs), fromCurl, fromNginx)
+	if fromCurl != 5 || fromNginx != 5 {
+		t.Errorf("http/1.1+tls exchanges: %d from curl, %d from nginx; want 5 and 5",
+			fromCurl, fromNginx)
+	}
+}
+
+// TestTLSFallbackE2E runs the same command with eBPF taken away (setpriv
+// drops CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN from the bounding set, so
+// the kernel refuses to load programs): apitap must say once that it falls
+// back to AF_PACKET, and still report the plaintext exchanges.
+func TestTLSFallbackE2E(t *testing.T) {
+	Require(t, "setpriv")
+	l := newTLSLab(t)
+	exch := filepath.Join(l.dir, "exchanges.jsonl")
+	p := l.srv.Start(t, "setpriv", "--bounding-set", "-bpf,-perfmon,-sys_admin", "--",
+		buildDaemon(t), "run", "--config", l.conf, "-i", l.link.IfA, "--capture", "ebpf", "--tls",
+		"--exchanges", exch, "--emit-interval", "1s")
+	waitOutput(t, p, `msg="capture attached"`, 20*time.Second)
+	out := p.Output()
+	if n := strings.Count(out, "ebpf capture unavailable, capturing with afpacket instead"); n != 1 {
+		t.Errorf("fallback announced %d times; want once:\n%s", n, out)
+	}
+	if !strings.Contains(out, "mode=afpacket") {
+		t.Errorf("capture mode not afpacket after the fallback:\n%s", out)
+	}
+	url := "http://" + netip.AddrPortFrom(l.link.A, 8080).String() + "/api/v1/orders"
+	for range 3 {
+		l.curl(t, url)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	stopDaemon(t, p)
+	exs, _ := readExchanges(t, exch)
+	plain := 0
+	for _, ex := range exs {
+		if ex.Method == "POST" && ex.Path == "/api/v1/orders" && ex.Status == 201 &&
+			ex.Protocol == "http/1.1" {
+			plain++
+		}
+	}
+	if plain != 3 {
+		t.Errorf("afpacket fallback reported %d plaintext POSTs; want 3 (%d exchanges)", plain, len(exs))
+	}
+}
