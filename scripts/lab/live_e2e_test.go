@@ -294,6 +294,11 @@ metrics:
 	if !strings.Contains(p2.Output(), "state restored") {
 		t.Errorf("run 2 did not restore the state:\n%s", p2.Output())
 	}
+	// SIGHUP swaps the analysis configuration without stopping capture.
+	if err := p2.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitOutput(t, p2, "configuration reloaded", 10*time.Second)
 	t.Logf("background client: %d answers across the restart", <-busy)
 	for _, r := range calls(50, 77) {
 		if err := c.call(r.method, r.path, r.body); err != nil {
@@ -361,5 +366,42 @@ metrics:
 	}
 	if n2 := countLines(t, exch2); n2 < 50 {
 		t.Errorf("run 2 reported %d exchanges; want at least the 50 calls made after it started", n2)
+	}
+}
+
+// TestExampleConfigsE2E checks that every example configuration in the
+// repository, and the one `apitap config example` prints, passes
+// `apitap config check`.
+func TestExampleConfigsE2E(t *testing.T) {
+	bin := buildDaemon(t)
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := []string{filepath.Join(root, "sensor/config/example.yaml")}
+	more, _ := filepath.Glob(filepath.Join(root, "scripts/*/apitap*.yaml"))
+	files = append(files, more...)
+	printed, err := exec.Command(bin, "config", "example").Output()
+	if err != nil {
+		t.Fatalf("apitap config example: %v", err)
+	}
+	tmp := filepath.Join(t.TempDir(), "printed.yaml")
+	if err := os.WriteFile(tmp, printed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, tmp)
+	for _, f := range files {
+		out, err := exec.Command(bin, "config", "check", f).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "ok" {
+			t.Errorf("apitap config check %s: %v\n%s", f, err, out)
+		}
+	}
+	// And a broken one is refused with its line.
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("capture:\n  mode: ebpff\n"), 0o600)
+	out, err := exec.Command(bin, "config", "check", bad).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "bad.yaml:2: capture.mode") {
+		t.Errorf("apitap config check of a bad file: err %v, output %q; want a failure naming line 2",
+			err, out)
 	}
 }
