@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -10,9 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
+	"github.com/apitap/apitap/pipeline/sink"
 	"github.com/apitap/apitap/sensor/analysis"
 	"github.com/apitap/apitap/sensor/capture"
+	"github.com/apitap/apitap/sensor/config"
 	"github.com/apitap/apitap/sensor/dataflow"
 	"github.com/apitap/apitap/sensor/engine"
 	"github.com/apitap/apitap/sensor/inventory"
@@ -32,6 +36,8 @@ type readFlags struct {
 	export     string
 	state      string
 	keyFile    string
+	kafka      string
+	configFile string
 	noProgress bool
 	maxFlows   int
 }
@@ -49,6 +55,8 @@ func runRead(args []string, stdout, stderr io.Writer) error {
 	fset.StringVar(&f.export, "export", "", "write the observed inventory as an OpenAPI 3 YAML document to `FILE`")
 	fset.StringVar(&f.state, "state", "", "inventory state `FILE`: loaded before the run if it exists, saved after")
 	fset.StringVar(&f.keyFile, "key-file", defaultKeyFile(), "fingerprint key `FILE` (created with mode 0600 on first use)")
+	fset.StringVar(&f.kafka, "kafka", "", "send findings and inventory to Kafka `BROKERS` (host:port,…) as OCSF")
+	fset.StringVar(&f.configFile, "config", "", "config `FILE`: its output.kafka section sets topics, TLS, SASL and the spool")
 	fset.BoolVar(&f.noProgress, "no-progress", false, "never draw the progress bar")
 	fset.IntVar(&f.maxFlows, "max-flows", 0, "most flows held per worker (default 262144)")
 	fset.Usage = func() {
@@ -67,6 +75,11 @@ func runRead(args []string, stdout, stderr io.Writer) error {
 	}
 	if f.workers == 0 {
 		f.workers = runtime.NumCPU()
+	}
+
+	pub, drain, err := readKafka(&f)
+	if err != nil {
+		return err
 	}
 
 	src, err := capture.OpenFile(f.file)
@@ -131,6 +144,14 @@ func runRead(args []string, stdout, stderr io.Writer) error {
 	}
 	if f.export != "" {
 		if err := exportOpenAPI(inv, f.export); err != nil {
+			return err
+		}
+	}
+	if pub != nil {
+		if err := rep.Publish(context.Background(), pub); err != nil {
+			return fmt.Errorf("kafka: %w", err)
+		}
+		if err := drain(30 * time.Second); err != nil {
 			return err
 		}
 	}
@@ -232,4 +253,30 @@ func defaultKeyFile() string {
 		return filepath.Join(h, ".local", "state", "apitap", "fingerprint.key")
 	}
 	return "apitap-fingerprint.key"
+}
+
+// readKafka connects to Kafka when --kafka or the config file asks for it.
+// The brokers must answer before the capture is read: a typo should not
+// cost a long run.
+func readKafka(f *readFlags) (*sink.Publisher, func(time.Duration) error, error) {
+	var k config.Kafka
+	if f.configFile != "" {
+		cfg, err := config.Load(f.configFile, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		if cfg.Output.Type == "kafka" || f.kafka != "" {
+			k = cfg.Output.Kafka
+		}
+	}
+	if f.kafka != "" {
+		k.Brokers = splitBrokers(f.kafka)
+	}
+	if len(k.Brokers) == 0 {
+		return nil, nil, nil
+	}
+	spoolDir := filepath.Join(filepath.Dir(f.keyFile), "spool")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return kafkaPublisher(ctx, kafkaConfig(&k, spoolDir, nil))
 }
