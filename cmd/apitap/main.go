@@ -36,6 +36,7 @@ func init() {
 		{"vendors", "list or search the embedded vendor catalog", runVendors},
 		{"run", "capture live traffic as a daemon and ship findings (SIGHUP reloads)", runRun},
 		{"config", "check a configuration file, or print the commented example", runConfig},
+		{"aggregate", "merge many sensors' Kafka output into fleet-wide inventory and findings", runAggregate},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) error {
 			fmt.Println("apitap", version)
 			return nil
