@@ -292,6 +292,14 @@ func (h *half) frame() {
 	case noBody:
 		h.clen = -1
 		h.finish()
+	case (te || teOther) && h.proto == ProtoHTTP10:
+		// RFC 9112 §6.1: the framing of an HTTP/1.0 message with
+		// Transfer-Encoding is faulty, and the connection closes after
+		// it: read the body to the close, as net/http does.
+		h.clen = -1
+		h.st = stCloseBody
+		h.flags |= FlagCloseDelimited | FlagBadFraming
+		h.startDecode()
 	case te:
 		h.chunked, h.clen = true, -1
 		h.startBody()
