@@ -19,7 +19,9 @@ type Config struct {
 	MaxBodyPrefix int
 	// MaxPending bounds the requests waiting for a response on one
 	// connection (pipelining). Default 32. When full, the oldest is
-	// reported with EventNoResponse and dropped.
+	// reported with EventNoResponse and dropped. Each pending request
+	// keeps a copy of its header block and body prefix, so a Conn holds
+	// at most MaxPending × (MaxHeaderBytes + MaxBodyPrefix) bytes for them.
 	MaxPending int
 	// MaxStreams bounds the open HTTP/2 streams of one connection.
 	// Default 128. A new stream beyond it is ignored and counted as

@@ -76,8 +76,8 @@ func (c *Conn) Reset(h Handler) {
 		hf := &c.half[i]
 		*hf = half{
 			c: c, dir: Dir(i),
-			buf: hf.buf[:0], spare: hf.spare[:0], own: hf.own[:0], hdr: hf.hdr[:0], line: hf.line[:0],
-			body: hf.body[:0], raw: hf.raw[:0],
+			buf: hf.buf[:0], spare: hf.spare[:0], own: hf.own[:0],
+			hdr: hf.hdr[:0], line: hf.line[:0], body: hf.body[:0], raw: hf.raw[:0],
 		}
 		hf.clear()
 		hf.st = stStart
