@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -404,4 +405,93 @@ func TestExampleConfigsE2E(t *testing.T) {
 		t.Errorf("apitap config check of a bad file: err %v, output %q; want a failure naming line 2",
 			err, out)
 	}
+}
+
+// TestLiveBenchE2E replays a synthetic capture (sensor/internal/synth) onto
+// a veth with tcpreplay at increasing rates while `apitap run` captures on
+// the other end, and logs per rate: apitap's CPU seconds per million
+// exchanges, kernel drops and peak RSS. It runs only with
+// APITAP_BENCH_LIVE=1 (make bench-live): it takes minutes and its numbers
+// are measurements, not pass/fail checks.
+func TestLiveBenchE2E(t *testing.T) {
+	if os.Getenv("APITAP_BENCH_LIVE") == "" {
+		t.Skip("set APITAP_BENCH_LIVE=1 (make bench-live) to run the live capture benchmark")
+	}
+	l := New(t)
+	Require(t, "tcpreplay", "go")
+	srv, cli := l.Namespace("srv"), l.Namespace("cli")
+	link := l.Link(srv, cli)
+	dir := t.TempDir()
+	// The engine's pipeline benchmark writes the synthetic capture once
+	// and keeps it in the temp dir (make bench-core); scripts/lab cannot
+	// import sensor/internal/synth itself.
+	caps, _ := filepath.Glob(filepath.Join(os.TempDir(), "apitap-synth-v2-*.pcap"))
+	if len(caps) == 0 {
+		t.Skip("no synthetic capture in the temp dir: run make bench-core first")
+	}
+	pcap, best := caps[0], int64(-1)
+	for _, c := range caps {
+		if fi, err := os.Stat(c); err == nil && (best < 0 || fi.Size() < best) {
+			pcap, best = c, fi.Size()
+		}
+	}
+	t.Logf("replaying %s (%d MB)", pcap, best>>20)
+	for _, mbps := range []string{"50", "200", "800", "topspeed"} {
+		state := filepath.Join(dir, "state-"+mbps)
+		conf := filepath.Join(dir, "bench-"+mbps+".yaml")
+		os.WriteFile(conf, []byte(fmt.Sprintf("state_dir: %q\nmetrics:\n  listen: \"off\"\n"+
+			"output:\n  type: file\n  file:\n    path: %q\n", state, filepath.Join(dir, "findings-"+mbps))), 0o600)
+		exch := filepath.Join(dir, "exchanges-"+mbps+".jsonl")
+		p := startDaemon(t, srv, "run", "--config", conf, "-i", link.IfA, "--exchanges", exch,
+			"--emit-interval", "5s")
+		rate := []string{"--mbps", mbps}
+		if mbps == "topspeed" {
+			rate = []string{"--topspeed"}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		args := append([]string{"-q", "-i", link.IfB}, append(rate, pcap)...)
+		out, err := cli.Command(ctx, "tcpreplay", args...).CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Fatalf("tcpreplay %s: %v\n%s", mbps, err, out)
+		}
+		pid := p.Cmd.Process.Pid
+		cpu := procCPUSeconds(t, pid)
+		rss := procField(t, pid, "VmHWM:")
+		stopDaemon(t, p)
+		drops := 0
+		if i := strings.Index(p.Output(), "kernel_drops="); i >= 0 {
+			fmt.Sscanf(p.Output()[i+len("kernel_drops="):], "%d", &drops)
+		}
+		n := countLines(t, exch)
+		t.Logf("rate %s Mbit/s: %d exchanges, %.2f CPU s per million exchanges, kernel drops %d, "+
+			"peak RSS %s", mbps, n, cpu/float64(max(n, 1))*1e6, drops, rss)
+	}
+}
+
+// procCPUSeconds returns the user+system CPU time of pid.
+func procCPUSeconds(t *testing.T, pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the parenthesised comm: state is field 3, utime 14, stime 15.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ
+}
+
+// procField returns one line's value from /proc/PID/status.
+func procField(t *testing.T, pid int, key string) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, key) {
+			return strings.TrimSpace(strings.TrimPrefix(line, key))
+		}
+	}
+	return "?"
 }

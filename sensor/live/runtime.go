@@ -221,7 +221,17 @@ func (r *Runtime) Run(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("live: flush sinks: %w", err))
 	}
 	r.updateMetrics(workers, src, out)
-	r.log.Info("stopped", "created", st.created, "updated", st.updated,
+	var drops, exchanges, shed uint64
+	for _, d := range r.folded.drops {
+		drops += d
+	}
+	for _, wk := range workers {
+		s := wk.snapshot()
+		exchanges += s.stats.Exchanges
+		shed += s.stats.Shed
+	}
+	r.log.Info("stopped", "exchanges", exchanges, "kernel_drops", drops, "shed", shed,
+		"created", st.created, "updated", st.updated,
 		"queue", fmt.Sprintf("%+v", r.emitter.q.Stats()))
 	return errors.Join(errs...)
 }
