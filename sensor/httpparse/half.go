@@ -199,7 +199,7 @@ func (h *half) onHeader(data []byte, ts time.Time) int {
 			h.buf = append(h.buf, data...)
 			return len(data)
 		}
-		h.loseSync(ReasonHeaderTooLarge)
+		h.tooLarge(data)
 		h.skipped++
 		return 1
 	}
@@ -236,7 +236,7 @@ func (h *half) onHeader(data []byte, ts time.Time) int {
 	e := findHeaderEnd(h.buf, from)
 	if e < 0 {
 		if len(h.buf) >= max {
-			h.loseSync(ReasonHeaderTooLarge)
+			h.tooLarge(h.buf)
 			h.skipped++
 			h.refeed(1, ts)
 		}
@@ -252,6 +252,26 @@ func (h *half) onHeader(data []byte, ts time.Time) int {
 		h.refeed(1, ts)
 	}
 	return e - prev
+}
+
+// tooLarge rejects a header block over MaxHeaderBytes that begins b. When
+// its start line parses, the message is counted and paired like any other
+// rejected head (see rejectHead).
+func (h *half) tooLarge(b []byte) {
+	h.clear()
+	if i := bytes.IndexByte(b, '\n'); i > 0 {
+		line := b[:i]
+		if line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		// The HTTP/2 preface line is never too large: keep parseStartLine
+		// from switching protocols on it here.
+		if !bytes.HasPrefix(line, h2Preface[:4]) && h.parseStartLine(line) == ReasonNone {
+			h.rejectHead(ReasonHeaderTooLarge)
+			return
+		}
+	}
+	h.loseSync(ReasonHeaderTooLarge)
 }
 
 // refeed runs the bytes of buf from off through the state machine again,

@@ -207,7 +207,10 @@ func parseContentLength(v []byte) (int64, bool) {
 		}
 		n = x
 	}
-	return n, n >= 0
+	if n < 0 {
+		return 0, false
+	}
+	return n, true
 }
 
 // lastToken returns the last comma-separated element of a list value,
