@@ -104,9 +104,10 @@ func NewFileSource(name string, r io.Reader, closer io.Closer) (*FileSource, err
 		if err != nil {
 			return nil, fmt.Errorf("%s: read pcap header: %w", name, cleanEOF(err))
 		}
-		if p.Snaplen() < maxSnaplen {
-			p.SetSnaplen(maxSnaplen)
-		}
+		// The reader sizes its buffer by the header's snaplen and checks
+		// records against it: a damaged header could claim gigabytes, a
+		// careless writer too little. Hold every file to our own limit.
+		p.SetSnaplen(maxSnaplen)
 		if link == 0xffff {
 			link = widen(p.LinkType())
 		}

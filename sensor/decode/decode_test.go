@@ -5,6 +5,7 @@ import (
 	"io"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/apitap/apitap/sensor/capture"
 	"github.com/apitap/apitap/sensor/internal/corpus"
@@ -40,4 +41,24 @@ func TestCorpusDecodes(t *testing.T) {
 			t.Errorf("%s: no TCP or UDP packet decoded", filepath.Base(f))
 		}
 	}
+}
+
+// FuzzDecode decodes arbitrary frames under every link type: no panic,
+// and a payload always inside the frame or the fragment buffer.
+func FuzzDecode(f *testing.F) {
+	f.Add(uint16(1), []byte("\x00\x01\x02\x03\x04\x05\x00\x01\x02\x03\x04\x05\x08\x00E\x00\x00\x28"+
+		"\x00\x00\x40\x00\x40\x06\x00\x00\x0a\x00\x00\x01\x0a\x00\x00\x02\x00\x50\x01\xbb\x00\x00"+
+		"\x00\x01\x00\x00\x00\x00\x50\x02\xff\xff\x00\x00\x00\x00"))
+	f.Add(uint16(276), make([]byte, 64))
+	f.Add(uint16(0), []byte("\x02\x00\x00\x00E\x00\x00\x14\x00\x01\x20\x00\x40\x11"))
+	f.Add(uint16(101), []byte("`\x00\x00\x00\x00\x08\x2c\x40"))
+	d := New(1 << 16)
+	f.Fuzz(func(t *testing.T, link uint16, frame []byte) {
+		var p Packet
+		if d.Decode(capture.LinkType(link), frame, time.Unix(0, 0), &p) == OK {
+			if len(p.Payload) > 65535 {
+				t.Fatalf("payload of %d bytes", len(p.Payload))
+			}
+		}
+	})
 }
