@@ -51,11 +51,20 @@ type corpusStream struct {
 	conn *Conn
 }
 
+// truthTarget cuts a target at its first space, as tshark does.
+func truthTarget(b []byte) string {
+	s := string(b)
+	if i := strings.IndexByte(s, ' '); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
 func (s *corpusStream) Request(m *Request) {
 	if s.cc.trace != nil {
 		s.cc.trace.Request(m)
 	}
-	s.cc.reqs[m.Method+" "+string(m.Target)]++
+	s.cc.reqs[m.Method+" "+truthTarget(m.Target)]++
 	s.cc.messages++
 }
 
@@ -65,7 +74,7 @@ func (s *corpusStream) Response(m *Response) {
 	}
 	s.cc.messages++
 	if m.Request != nil {
-		s.cc.pairs[fmt.Sprintf("%s %s %d", m.Request.Method, m.Request.Target, m.Status)]++
+		s.cc.pairs[fmt.Sprintf("%s %s %d", m.Request.Method, truthTarget(m.Request.Target), m.Status)]++
 	}
 }
 
@@ -285,8 +294,15 @@ func TestCorpusTrace(t *testing.T) {
 		t.Skip("set APITAP_TRACE to a corpus capture name to trace it")
 	}
 	rec := &recorder{}
-	if _, err := replay(t, filepath.Join(repoCorpus(t), name), rec); err != nil {
+	got, err := replay(t, filepath.Join(repoCorpus(t), name), rec)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Log("\n" + rec.b.String())
+	want, _ := readTruth(t, filepath.Join(repoCorpus(t), "truth", name+".jsonl"))
+	for k, n := range want {
+		if got.reqs[k] < n {
+			t.Logf("missed %d× %s", n-got.reqs[k], k)
+		}
+	}
 }

@@ -174,7 +174,10 @@ func (h *half) parseStartLine(line []byte) Reason {
 	ver := rest[sp2+1:]
 	tgt := rest[:sp2]
 	for _, c := range tgt {
-		if !targetChar[c] {
+		// RFC 9112 §3.2 has no SP in a target, and servers answer 400,
+		// but attack tools send them ("GET /x;cat /etc/passwd HTTP/1.1"):
+		// the request is reported with its whole target.
+		if !targetChar[c] && c != ' ' {
 			return ReasonBadStartLine
 		}
 	}

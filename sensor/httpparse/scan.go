@@ -269,7 +269,7 @@ func startLineOK(line []byte) bool {
 		}
 	}
 	for _, c := range line[sp+1 : sp2] {
-		if !targetChar[c] {
+		if !targetChar[c] && c != ' ' { // see parseStartLine on SP
 			return false
 		}
 	}
