@@ -282,12 +282,13 @@ func testLeakCorpus(t *testing.T) {
 	var searched, skipped, values, inPcap, total int
 	for _, f := range files {
 		base := filepath.Base(f)
-		if !mayCarrySecrets(filepath.Join(dir, "truth", base+".jsonl")) {
+		carries, h2Ports := mayCarrySecrets(filepath.Join(dir, "truth", base+".jsonl"))
+		if !carries {
 			skipped++
 			continue
 		}
 		t.Run(base, func(t *testing.T) {
-			needles := tsharkNeedles(t, f)
+			needles := tsharkNeedles(t, f, h2Ports)
 			if len(needles) == 0 {
 				return
 			}
@@ -315,48 +316,88 @@ func testLeakCorpus(t *testing.T) {
 }
 
 // mayCarrySecrets reads a truth file and reports whether any HTTP request in
-// it has an Authorization or Cookie header or a query string. Without a
-// truth file the answer is yes: tshark decides.
-func mayCarrySecrets(truth string) bool {
+// it has an Authorization or Cookie header or a query string, and the server
+// ports of such HTTP/2 requests (tshark decodes h2c on them only when told).
+// Without a truth file the answer is yes: tshark decides.
+func mayCarrySecrets(truth string) (bool, []string) {
 	f, err := os.Open(truth)
 	if err != nil {
-		return true
+		return true, nil
 	}
 	defer f.Close()
+	var carries bool
+	var h2 []string
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
 	for sc.Scan() {
 		var l struct {
+			Kind   string `json:"kind"`
+			Dst    string `json:"dst"`
 			Auth   bool   `json:"has_authorization"`
 			Cookie bool   `json:"has_cookie"`
 			URI    string `json:"uri"`
 		}
-		if json.Unmarshal(sc.Bytes(), &l) == nil &&
-			(l.Auth || l.Cookie || strings.Contains(l.URI, "?")) {
-			return true
+		if json.Unmarshal(sc.Bytes(), &l) != nil ||
+			!(l.Auth || l.Cookie || strings.Contains(l.URI, "?")) {
+			continue
+		}
+		carries = true
+		if l.Kind == "http2" {
+			if i := strings.LastIndexByte(l.Dst, ':'); i >= 0 && !slices.Contains(h2, l.Dst[i+1:]) {
+				h2 = append(h2, l.Dst[i+1:])
+			}
 		}
 	}
-	return false
+	return carries, h2
 }
 
 // tsharkNeedles asks tshark for the Authorization, Cookie and query string
 // of every HTTP request in pcap and turns them into needles: the credential
 // of each Authorization header (and a Basic password), every cookie value,
 // and the values of credential-like query keys.
-func tsharkNeedles(t *testing.T, pcap string) []needle {
+func tsharkNeedles(t *testing.T, pcap string, h2Ports []string) []needle {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "tshark", "-n", "-r", pcap, "-Y", "http.request",
+	fields := func(filter string, opts []string, f ...string) string {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		args := append([]string{"-n", "-r", pcap}, opts...)
 		// Repeated headers come out joined by the aggregator; the unit
 		// separator occurs in no header value, unlike tshark's default ','.
-		"-T", "fields", "-E", "separator=/t", "-E", "aggregator="+unitSep,
-		"-e", "http.authorization", "-e", "http.cookie", "-e", "http.request.uri.query")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil && len(out) == 0 {
-		t.Fatalf("tshark: %v\n%s", err, stderr.String())
+		args = append(args, "-Y", filter, "-T", "fields", "-E", "separator=/t",
+			"-E", "aggregator="+unitSep)
+		for _, e := range f {
+			args = append(args, "-e", e)
+		}
+		cmd := exec.CommandContext(ctx, "tshark", args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil && len(out) == 0 {
+			t.Fatalf("tshark: %v\n%s", err, stderr.String())
+		}
+		return string(out)
+	}
+	out := fields("http.request", nil,
+		"http.authorization", "http.cookie", "http.request.uri.query")
+	if len(h2Ports) > 0 {
+		var opts []string
+		for _, p := range h2Ports {
+			opts = append(opts, "-d", "tcp.port=="+p+",http2")
+		}
+		// HTTP/2 gives the whole :path; its query is cut out below.
+		for _, l := range strings.Split(fields("http2.headers.method", opts,
+			"http2.headers.authorization", "http2.headers.cookie", "http2.headers.path"),
+			"\n") {
+			if f := strings.Split(l, "\t"); len(f) == 3 {
+				var q []string
+				for _, p := range strings.Split(f[2], unitSep) {
+					if _, query, ok := strings.Cut(p, "?"); ok {
+						q = append(q, query)
+					}
+				}
+				out += f[0] + "\t" + f[1] + "\t" + strings.Join(q, unitSep) + "\n"
+			}
+		}
 	}
 
 	var needles []needle
@@ -369,7 +410,7 @@ func tsharkNeedles(t *testing.T, pcap string) []needle {
 		seen[v] = true
 		needles = append(needles, needle{label: label, value: v, windows: cred})
 	}
-	for n, line := range strings.Split(string(out), "\n") {
+	for n, line := range strings.Split(out, "\n") {
 		fields := strings.Split(line, "\t")
 		if len(fields) < 3 {
 			continue
