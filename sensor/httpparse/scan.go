@@ -108,8 +108,10 @@ func findStart(b []byte, wantReq, wantResp bool) int {
 			// is found again when more bytes arrive.
 			continue
 		}
-		// A request line ends right after the version.
-		if wantReq && (p+8 == len(b) || b[p+8] == '\r' || b[p+8] == '\n') {
+		// A request line ends right after the version. Whether it does is
+		// only known once the next byte arrived: deciding earlier would
+		// make the result depend on where the input was split.
+		if wantReq && p+8 < len(b) && (b[p+8] == '\r' || b[p+8] == '\n') {
 			if s := requestStartBefore(b, p); s >= 0 {
 				return s
 			}

@@ -74,7 +74,7 @@ func TestFindStart(t *testing.T) {
 		{"response not wanted", "HTTP/1.1 200 OK\r\n", true, false, -1},
 		{"status below 100", "HTTP/1.1 099 x\r\n", false, true, -1},
 		{"version incomplete", "GET / HTTP/1", true, true, -1},
-		{"request version at end of data", "GET / HTTP/1.1", true, false, 0},
+		{"request line end not seen yet", "GET / HTTP/1.1", true, false, -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
