@@ -426,7 +426,8 @@ func tsharkNeedles(t *testing.T, pcap string, h2Ports []string) []needle {
 			}
 			add(where+" Authorization credential", cred, true)
 			if strings.EqualFold(scheme, "basic") {
-				if dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred)); err == nil {
+				dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
+				if err == nil {
 					add(where+" Basic user:password", string(dec), true)
 					if _, pw, ok := strings.Cut(string(dec), ":"); ok {
 						add(where+" Basic password", pw, true)
