@@ -56,7 +56,7 @@ func runRead(args []string, stdout, stderr io.Writer) error {
 	fset.StringVar(&f.state, "state", "", "inventory state `FILE`: loaded before the run if it exists, saved after")
 	fset.StringVar(&f.keyFile, "key-file", defaultKeyFile(), "fingerprint key `FILE` (created with mode 0600 on first use)")
 	fset.StringVar(&f.kafka, "kafka", "", "send findings and inventory to Kafka `BROKERS` (host:port,…) as OCSF")
-	fset.StringVar(&f.configFile, "config", "", "config `FILE`: its output.kafka section sets topics, TLS, SASL and the spool")
+	fset.StringVar(&f.configFile, "config", "", "config `FILE`: its vendors (tiers, policy), data and output.kafka sections apply")
 	fset.BoolVar(&f.noProgress, "no-progress", false, "never draw the progress bar")
 	fset.IntVar(&f.maxFlows, "max-flows", 0, "most flows held per worker (default 262144)")
 	fset.Usage = func() {
@@ -77,7 +77,14 @@ func runRead(args []string, stdout, stderr io.Writer) error {
 		f.workers = runtime.NumCPU()
 	}
 
-	pub, drain, err := readKafka(&f)
+	sc := &config.Config{}
+	if f.configFile != "" {
+		var err error
+		if sc, err = config.Load(f.configFile, nil); err != nil {
+			return err
+		}
+	}
+	pub, drain, err := readKafka(&f, sc)
 	if err != nil {
 		return err
 	}
@@ -88,7 +95,7 @@ func runRead(args []string, stdout, stderr io.Writer) error {
 	}
 	defer src.Close()
 
-	va, err := vendorAnalyzer(f.vendors)
+	va, err := vendorAnalyzer(f.vendors, &sc.Vendors)
 	if err != nil {
 		return err
 	}
@@ -106,8 +113,13 @@ func runRead(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("fingerprint key: %w", err)
 	}
-	data := dataflow.New(dataflow.Config{Policy: dataflow.DefaultPolicy()}, key,
-		analysis.Destinations(va))
+	dcfg := dataflow.Config{Policy: analysis.PolicyFrom(sc.Vendors.Policy), Disabled: map[string]bool{}}
+	for class, on := range sc.Data.Detectors {
+		if !on {
+			dcfg.Disabled[class] = true
+		}
+	}
+	data := dataflow.New(dcfg, key, analysis.Destinations(va))
 	acfg := analysis.Config{Vendors: va, Inventory: inv, Data: data}
 	if f.exchanges != "" {
 		w, closeFn, err := openOutput(f.exchanges, stdout)
@@ -179,8 +191,12 @@ func runRead(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func vendorAnalyzer(declared string) (*vendor.Analyzer, error) {
-	cfg := vendor.Config{Catalog: vendor.Default()}
+func vendorAnalyzer(declared string, v *config.Vendors) (*vendor.Analyzer, error) {
+	cat, err := analysis.WithTiers(vendor.Default(), v.Tiers)
+	if err != nil {
+		return nil, err
+	}
+	cfg := vendor.Config{Catalog: cat}
 	if declared != "" {
 		d, err := vendor.LoadDeclared(declared, cfg.Catalog)
 		if err != nil {
@@ -258,16 +274,10 @@ func defaultKeyFile() string {
 // readKafka connects to Kafka when --kafka or the config file asks for it.
 // The brokers must answer before the capture is read: a typo should not
 // cost a long run.
-func readKafka(f *readFlags) (*sink.Publisher, func(time.Duration) error, error) {
+func readKafka(f *readFlags, sc *config.Config) (*sink.Publisher, func(time.Duration) error, error) {
 	var k config.Kafka
-	if f.configFile != "" {
-		cfg, err := config.Load(f.configFile, nil)
-		if err != nil {
-			return nil, nil, err
-		}
-		if cfg.Output.Type == "kafka" || f.kafka != "" {
-			k = cfg.Output.Kafka
-		}
+	if sc.Output.Type == "kafka" || f.kafka != "" {
+		k = sc.Output.Kafka
 	}
 	if f.kafka != "" {
 		k.Brokers = splitBrokers(f.kafka)

@@ -148,3 +148,34 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestReadConfigPolicy moves Mixpanel to the trusted tier in a config
+// file: the email it receives in the demo is then allowed, and the user id
+// still is (trusted may receive identifiers), so no policy finding stays.
+func TestReadConfigPolicy(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("APITAP_KEY_FILE", filepath.Join(dir, "key"))
+	violations := func(args ...string) int {
+		out, _, err := runCmd(t, append([]string{"read", "-r", demo, "--format", "json"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(out, `"type": "data_policy_violation"`)
+	}
+	if n := violations(); n != 2 {
+		t.Fatalf("default policy: %d data_policy_violation findings; want 2 (email, user_id)", n)
+	}
+	cfg := filepath.Join(dir, "apitap.yaml")
+	if err := os.WriteFile(cfg, []byte("vendors:\n  tiers:\n    mixpanel: trusted\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n := violations("--config", cfg); n != 0 {
+		t.Errorf("mixpanel trusted: %d data_policy_violation findings; want 0", n)
+	}
+	if err := os.WriteFile(cfg, []byte("vendors:\n  policy:\n    minimal: [user_id]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n := violations("--config", cfg); n != 1 {
+		t.Errorf("minimal may receive user_id: %d data_policy_violation findings; want 1 (email)", n)
+	}
+}

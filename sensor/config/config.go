@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/apitap/apitap/sensor/detect"
 	"runtime"
 	"time"
 )
@@ -134,25 +135,35 @@ type Vendors struct {
 	// Catalog is a YAML file that adds to or overrides the built-in vendor
 	// catalog.
 	Catalog string `yaml:"catalog" check:"file"`
-	// Tiers assigns vendors to tiers (vendor id -> tier).
-	Tiers map[string]string `yaml:"tiers" keys:"ident" enum:"critical,standard,low"`
-	// Policy lists the data classes a tier or a vendor may receive
-	// (tier or vendor id -> classes). A class not listed is a violation.
-	Policy map[string][]string `yaml:"policy" keys:"ident" enum:"credential,session,pii,payment,health,internal"`
+	// Tiers moves vendors to another tier than the catalog's (vendor id ->
+	// tier). Tiers, from most to least trusted: critical, trusted,
+	// limited, minimal.
+	Tiers map[string]string `yaml:"tiers" keys:"ident" enum:"critical,trusted,limited,minimal"`
+	// Policy lists what a tier or a vendor may receive (tier or vendor id
+	// -> entries): a data class (email, jwt, …), a category (credential,
+	// pii, identifier) or "*". Data sent to an external destination that
+	// its entry does not list is a data_policy_violation. When the section
+	// is absent the built-in policy applies: critical "*", trusted pii and
+	// identifiers, limited identifiers, minimal and unclassified nothing.
+	Policy map[string][]string `yaml:"policy" keys:"ident" check:"dataclass"`
 }
 
 // Data configures sensitive-data detection.
 type Data struct {
-	// Detectors turns detectors on or off by name; all are on by default.
+	// Detectors turns detectors on or off by data class (email, jwt, …);
+	// all are on by default.
 	Detectors map[string]bool `yaml:"detectors" keys:"detector"`
 	// KeyFile holds the HMAC key for credential fingerprints. Default
 	// <state_dir>/fingerprint.key, created on first start.
 	KeyFile string `yaml:"key_file"`
 }
 
-// DetectorNames are the detectors data.detectors may switch.
-var DetectorNames = []string{"jwt", "bearer", "basic_auth", "api_key", "cloud_key",
-	"session_cookie", "email", "phone", "credit_card", "iban", "national_id"}
+// DetectorNames are the detectors data.detectors may switch: the data
+// classes of sensor/detect.
+var DetectorNames = detect.Classes()
+
+// policyEntries are what a policy list may hold besides class names.
+var policyEntries = []string{"*", "credential", "pii", "identifier"}
 
 // Output configures where findings go.
 type Output struct {

@@ -146,6 +146,11 @@ func checkValue(rule, s string) string {
 			"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != "" {
 			return fmt.Sprintf("%q is not a valid Kafka topic name", s)
 		}
+	case "dataclass":
+		if !slices.Contains(DetectorNames, s) && !slices.Contains(policyEntries, s) {
+			return fmt.Sprintf("%q is not a data class (email, jwt, …), a category (%s) or \"*\"",
+				s, strings.Join(policyEntries[1:], ", "))
+		}
 	case "detector":
 		if !slices.Contains(DetectorNames, s) {
 			return fmt.Sprintf("%q is not one of %s", s, strings.Join(DetectorNames, ", "))

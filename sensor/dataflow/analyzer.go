@@ -140,6 +140,9 @@ func New(cfg Config, key secret.Key, resolve func(ex *exchange.Exchange) Destina
 
 // keep copies a match out of the scanner's callback.
 func (a *Analyzer) keep(m *detect.Match) {
+	if a.cfg.Disabled[m.Class] {
+		return
+	}
 	c := match{Match: *m}
 	if m.JWT != nil {
 		c.claims = *m.JWT

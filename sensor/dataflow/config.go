@@ -27,6 +27,10 @@ type Config struct {
 	// local without being listed.
 	LocalIssuers []string `yaml:"local_issuers" json:"local_issuers"`
 
+	// Disabled switches detectors off by data class: their matches are
+	// ignored. Default: all on.
+	Disabled map[string]bool `yaml:"disabled" json:"disabled,omitempty"`
+
 	// DefaultTierWeight is the weight of a destination whose resolver gave
 	// none. Default 1.
 	DefaultTierWeight float64 `yaml:"default_tier_weight" json:"default_tier_weight"`

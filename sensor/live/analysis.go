@@ -16,9 +16,11 @@ import (
 
 	"github.com/apitap/apitap/sensor/analysis"
 	"github.com/apitap/apitap/sensor/config"
+	"github.com/apitap/apitap/sensor/dataflow"
 	"github.com/apitap/apitap/sensor/engine"
 	"github.com/apitap/apitap/sensor/exchange"
 	"github.com/apitap/apitap/sensor/inventory"
+	"github.com/apitap/apitap/sensor/secret"
 	"github.com/apitap/apitap/sensor/spec"
 	"github.com/apitap/apitap/sensor/template"
 	"github.com/apitap/apitap/sensor/vendor"
@@ -36,9 +38,11 @@ type analyses struct {
 	// exchangeLog is the writer of the exchange log (nil for none); it
 	// outlives every generation.
 	exchangeLog io.Writer
-	// TODO: the data-flow analyzer (sensor/dataflow) joins here once
-	// analysis.Config carries it; its findings then reach Report.Findings
-	// and are shipped by emit without further change.
+	// data maps sensitive data to destinations. It asks vendors where each
+	// exchange went, so it is rebuilt whenever vendors is.
+	data *dataflow.Analyzer
+	// dataKey fingerprints the data settings, like vendorKey.
+	dataKey string
 }
 
 // switchboard is the engine Emitter shared by every worker. Workers hold
@@ -115,9 +119,12 @@ func (s *switchboard) swap(next *analyses, tmpDir string) error {
 	}
 	if next.vendorKey == old.vendorKey {
 		next.vendors = old.vendors
+		if next.dataKey == old.dataKey {
+			next.data = old.data
+		}
 	}
 	next.an = analysis.New(analysis.Config{Inventory: next.inv, Vendors: next.vendors,
-		Exchanges: next.exchangeLog})
+		Data: next.data, Exchanges: next.exchangeLog})
 	s.cur = next
 	return nil
 }
@@ -142,9 +149,35 @@ func buildAnalyses(sc *config.Config, exchanges io.Writer) (*analyses, error) {
 		return nil, err
 	}
 	a.vendors, a.vendorKey = va, key
+	if a.data, a.dataKey, err = buildData(sc, va); err != nil {
+		return nil, err
+	}
 	a.exchangeLog = exchanges
-	a.an = analysis.New(analysis.Config{Inventory: a.inv, Vendors: a.vendors, Exchanges: exchanges})
+	a.an = analysis.New(analysis.Config{Inventory: a.inv, Vendors: a.vendors, Data: a.data,
+		Exchanges: exchanges})
 	return a, nil
+}
+
+// buildData returns the data-flow analyzer for the data and policy
+// settings, with the installation's fingerprint key (created on first
+// start), and a key that changes when those settings do.
+func buildData(sc *config.Config, va *vendor.Analyzer) (*dataflow.Analyzer, string, error) {
+	keyFile := sc.Data.KeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(sc.StateDir, "fingerprint.key")
+	}
+	key, err := secret.LoadOrCreateKey(keyFile)
+	if err != nil {
+		return nil, "", fmt.Errorf("live: fingerprint key: %w", err)
+	}
+	cfg := dataflow.Config{Policy: analysis.PolicyFrom(sc.Vendors.Policy), Disabled: map[string]bool{}}
+	for class, on := range sc.Data.Detectors {
+		if !on {
+			cfg.Disabled[class] = true
+		}
+	}
+	settings := fmt.Sprintf("%q|%v|%v", keyFile, sc.Vendors.Policy, cfg.Disabled)
+	return dataflow.New(cfg, key, analysis.Destinations(va)), settings, nil
 }
 
 func loadSpecs(d *config.Discovery) (*spec.Set, error) {
@@ -169,7 +202,7 @@ func loadSpecs(d *config.Discovery) (*spec.Set, error) {
 // whenever v or a file it names changes.
 func buildVendors(v *config.Vendors) (*vendor.Analyzer, string, error) {
 	var key bytes.Buffer
-	fmt.Fprintf(&key, "%q|%q|%q", v.Declared, v.DeclaredFile, v.Catalog)
+	fmt.Fprintf(&key, "%q|%q|%q|%v", v.Declared, v.DeclaredFile, v.Catalog, v.Tiers)
 	cat := vendor.Default()
 	if v.Catalog != "" {
 		data, err := os.ReadFile(v.Catalog)
@@ -184,6 +217,10 @@ func buildVendors(v *config.Vendors) (*vendor.Analyzer, string, error) {
 		if cat, err = cat.Merge(extra); err != nil {
 			return nil, "", err
 		}
+	}
+	cat, err := analysis.WithTiers(cat, v.Tiers)
+	if err != nil {
+		return nil, "", err
 	}
 	cfg := vendor.Config{Catalog: cat}
 	if len(v.Declared) > 0 || v.DeclaredFile != "" {
