@@ -38,6 +38,10 @@ bench: ## Run the benchmarks (count 10) into $(BENCHOUT) for benchstat.
 bench-core: ## Run the whole-pipeline benchmark on the generated 300 MB capture once.
 	$(GO) test -run '^$$' -bench 'BenchmarkPipeline' -benchmem -count 1 -timeout 30m ./sensor/engine
 
+.PHONY: bench-live
+bench-live: build bench-core ## Replay the synthetic capture onto a veth at rising rates (root, tcpreplay).
+	APITAP_BENCH_LIVE=1 $(GO) test -tags e2e -count=1 -run TestLiveBenchE2E -v -timeout 20m ./scripts/lab
+
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each.
 	@for pkg in $$($(GO) list ./...); do \
