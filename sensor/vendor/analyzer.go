@@ -453,7 +453,9 @@ func (a *Analyzer) touch(d *dest, src sourceKey, p *exchange.Process, client net
 	} else {
 		a.finding(finding.UnclassifiedDestination, src, d, start, end)
 	}
-	if a.cfg.Declared != nil && pr != nil && !pr.declared {
+	// An unclassified destination is already reported as such; calling it
+	// an undeclared vendor as well would name a vendor nobody identified.
+	if a.cfg.Declared != nil && pr != nil && !pr.declared && d.vendor != nil {
 		a.finding(finding.UndeclaredVendor, src, d, start, end)
 	}
 }
