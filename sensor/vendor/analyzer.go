@@ -370,6 +370,11 @@ func (a *Analyzer) Flow(f *exchange.Flow) {
 	d.flows++
 	d.bytesOut += f.BytesOut
 	d.seen(f.Start, f.End)
+	// A flow whose HTTP exchanges were reported already counted in the
+	// findings once per exchange; counting the flow too would double it.
+	if f.Exchanges > 0 {
+		return
+	}
 	src := sourceOf(f.Process, f.Client.Addr())
 	a.touch(d, src, f.Process, f.Client.Addr(), f.Start, f.End)
 	if f.AppProto == "http" || f.AppProto == "h2c" {
