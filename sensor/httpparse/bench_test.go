@@ -62,17 +62,28 @@ func TestParseAllocs(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		req, resp []byte
+		segment   int // feed in pieces of this size; 0: whole
 	}{
-		{"keepalive", restReq, restResp},
-		{"chunked", chunkedReq, chunkedResp},
+		{"keepalive", restReq, restResp, 0},
+		{"keepalive in 61-byte segments", restReq, restResp, 61},
+		{"chunked", chunkedReq, chunkedResp, 0},
+		{"chunked in 7-byte segments", chunkedReq, chunkedResp, 7},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &nopHandler{}
 			c := NewConn(nil, h)
 			ts := time.Unix(1, 0)
 			feed := func() {
-				c.Feed(0, tc.req, ts)
-				c.Feed(1, tc.resp, ts)
+				for d, s := range [][]byte{tc.req, tc.resp} {
+					for p := s; len(p) > 0; {
+						k := len(p)
+						if tc.segment > 0 {
+							k = min(k, tc.segment)
+						}
+						c.Feed(Dir(d), p[:k], ts)
+						p = p[k:]
+					}
+				}
 			}
 			// Warm up: every buffer, including each pending-request slot of
 			// the ring, grows once.

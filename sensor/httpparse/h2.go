@@ -199,7 +199,10 @@ func (c *Conn) startH2(dir Dir, preface int, req *Request) {
 	c.h2.dirs[dir].prefaceLeft = preface
 	c.half[dir].st = stH2
 	// With prior knowledge the server speaks HTTP/2 from its first byte.
-	if preface > 0 {
+	// Not so when an HTTP/1 request is pending: that is an Upgrade whose
+	// 101 has not been parsed yet (the core fed the client side first),
+	// and the 101 switches the server side itself.
+	if preface > 0 && c.pendLen == 0 && !c.half[1-dir].synced {
 		o := &c.half[1-dir]
 		if o.st == stStart || (o.st == stSync && o.skipped == 0) || o.st == stHeader {
 			replay := o.buf
