@@ -39,7 +39,8 @@ type corpusConns struct {
 	trace    *recorder // set by TestCorpusTrace
 }
 
-func (cc *corpusConns) New(_, _ gopacket.Flow, _ *layers.TCP, _ reassembly.AssemblerContext) reassembly.Stream {
+func (cc *corpusConns) New(_, _ gopacket.Flow, _ *layers.TCP,
+	_ reassembly.AssemblerContext) reassembly.Stream {
 	s := &corpusStream{cc: cc}
 	s.conn = NewConn(&Config{DecodeBodies: true}, s)
 	cc.conns = append(cc.conns, s.conn)
@@ -150,9 +151,11 @@ func replay(t *testing.T, name string, trace *recorder) (*corpusConns, error) {
 	// gopacket 1.1.19 keeps link types in a uint8: LINKTYPE_LINUX_SLL2
 	// (276) arrives truncated, so read it from the file header instead.
 	sll2 := false
-	if hdr, err := os.ReadFile(name); err == nil && len(hdr) >= 24 && !strings.HasSuffix(name, ".pcapng") {
-		lt := uint32(hdr[20]) | uint32(hdr[21])<<8 | uint32(hdr[22])<<16 | uint32(hdr[23])<<24
-		sll2 = lt == 276 || lt == 276<<16 // either byte order
+	hdr, err := os.ReadFile(name)
+	if err == nil && len(hdr) >= 24 && !strings.HasSuffix(name, ".pcapng") {
+		le := uint32(hdr[20]) | uint32(hdr[21])<<8 | uint32(hdr[22])<<16 | uint32(hdr[23])<<24
+		be := uint32(hdr[23]) | uint32(hdr[22])<<8 | uint32(hdr[21])<<16 | uint32(hdr[20])<<24
+		sll2 = le == 276 || be == 276 // the file's byte order is not checked
 	}
 	for i := 0; i < 1_000_000; i++ {
 		data, ci, err := src.ReadPacketData()

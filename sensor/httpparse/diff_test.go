@@ -132,7 +132,8 @@ func diffRequest(t *testing.T, in []byte, must bool) {
 		t.Fatalf("parse %q: no request; net/http read %s %s", in, req.Method, req.RequestURI)
 	}
 	if got.method != req.Method || got.target != req.RequestURI {
-		t.Errorf("parse %q: got %s %q; want %s %q", in, got.method, got.target, req.Method, req.RequestURI)
+		t.Errorf("parse %q: got %s %q; want %s %q",
+			in, got.method, got.target, req.Method, req.RequestURI)
 	}
 	compareBody(t, in, got, body)
 	for k, v := range req.Header {

@@ -110,7 +110,8 @@ func h2Script(upgrade bool) string {
 		PadLength: 3, Priority: http2.PriorityParam{StreamDep: 0, Weight: 15}})
 	cf.WriteContinuation(3, true, hb[5:])
 	hb = block(ce, &cb, ":method", "GET", ":scheme", "http", ":authority", "svc.example", ":path", "/slow")
-	cf.WriteHeaders(http2.HeadersFrameParam{StreamID: 5, BlockFragment: hb, EndHeaders: true, EndStream: true})
+	cf.WriteHeaders(http2.HeadersFrameParam{StreamID: 5, BlockFragment: hb,
+		EndHeaders: true, EndStream: true})
 	flushTo(0, &cli)
 
 	sf.WriteSettings()
@@ -123,7 +124,8 @@ func h2Script(upgrade bool) string {
 	sf.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb, EndHeaders: true})
 	sf.WriteData(1, false, []byte("\x00\x00\x00\x00\x0d\n\x0bHello world"))
 	hb = block(se, &sb, "grpc-status", "0", "grpc-message", "")
-	sf.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb, EndHeaders: true, EndStream: true})
+	sf.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb,
+		EndHeaders: true, EndStream: true})
 	sf.WriteRSTStream(5, http2.ErrCodeCancel)
 	sf.WriteGoAway(5, http2.ErrCodeNo, nil)
 	flushTo(1, &srv)

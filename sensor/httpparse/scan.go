@@ -257,8 +257,8 @@ func startLineOK(line []byte) bool {
 		line = line[:len(line)-1]
 	}
 	if len(line) >= 12 && string(line[:7]) == "HTTP/1." {
-		return isDigit(line[7]) && line[8] == ' ' && '1' <= line[9] && line[9] <= '9' && isDigit(line[10]) &&
-			isDigit(line[11]) && (len(line) == 12 || line[12] == ' ')
+		return isDigit(line[7]) && line[8] == ' ' && '1' <= line[9] && line[9] <= '9' &&
+			isDigit(line[10]) && isDigit(line[11]) && (len(line) == 12 || line[12] == ' ')
 	}
 	sp := bytes.IndexByte(line, ' ')
 	sp2 := bytes.LastIndexByte(line, ' ')

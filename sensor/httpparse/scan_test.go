@@ -79,7 +79,8 @@ func TestFindStart(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := findStart([]byte(tt.in), tt.wantReq, tt.wantResp); got != tt.want {
-				t.Errorf("findStart(%q, %v, %v) = %d; want %d", tt.in, tt.wantReq, tt.wantResp, got, tt.want)
+				t.Errorf("findStart(%q, %v, %v) = %d; want %d",
+					tt.in, tt.wantReq, tt.wantResp, got, tt.want)
 			}
 		})
 	}
