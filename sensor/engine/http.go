@@ -192,9 +192,8 @@ type span struct{ off, n int }
 
 func (s span) of(all string) string { return all[s.off : s.off+s.n] }
 
-// hdrSpan is a header whose name is interned (name != "") or in the arena.
+// hdrSpan locates a header's name and value in the arena.
 type hdrSpan struct {
-	name      string
 	nameSpan  span
 	valueSpan span
 }
@@ -221,19 +220,13 @@ func (a *strArena) putLower(b []byte) span {
 	return span{off, len(b)}
 }
 
-// headers records a message's headers: names lower-cased (interned when
-// common), values as sent.
+// headers records a message's headers: names lower-cased, values as sent,
+// all into the arena. (Interning common names through a map costs more
+// than copying a dozen bytes into the one allocation already being made.)
 func (a *strArena) headers(dst *[]hdrSpan, hs []httpparse.Header) []hdrSpan {
 	out := (*dst)[:0]
 	for _, hd := range hs {
-		var h hdrSpan
-		if n, ok := internedLower(hd.Name); ok {
-			h.name = n
-		} else {
-			h.nameSpan = a.putLower(hd.Name)
-		}
-		h.valueSpan = a.put(hd.Value)
-		out = append(out, h)
+		out = append(out, hdrSpan{nameSpan: a.putLower(hd.Name), valueSpan: a.put(hd.Value)})
 	}
 	*dst = out
 	return out
@@ -242,11 +235,7 @@ func (a *strArena) headers(dst *[]hdrSpan, hs []httpparse.Header) []hdrSpan {
 func materialize(dst *[]exchange.Header, hs []hdrSpan, all string) []exchange.Header {
 	out := (*dst)[:0]
 	for _, h := range hs {
-		name := h.name
-		if name == "" {
-			name = h.nameSpan.of(all)
-		}
-		out = append(out, exchange.Header{Name: name, Value: h.valueSpan.of(all)})
+		out = append(out, exchange.Header{Name: h.nameSpan.of(all), Value: h.valueSpan.of(all)})
 	}
 	*dst = out
 	if len(out) == 0 {
@@ -288,45 +277,6 @@ func mediaTypeBytes(v []byte) []byte {
 		v = v[:i]
 	}
 	return bytes.TrimSpace(v)
-}
-
-// knownLower interns the header names that nearly every message carries,
-// so that naming them costs nothing.
-var knownLower = map[string]string{}
-
-func init() {
-	for _, n := range []string{"host", "user-agent", "accept", "accept-encoding",
-		"accept-language", "content-type", "content-length", "connection", "cookie",
-		"set-cookie", "authorization", "date", "server", "cache-control", "etag",
-		"transfer-encoding", "content-encoding", "vary", "last-modified", "expires",
-		"referer", "origin", "x-forwarded-for", "x-request-id", "location", "pragma",
-		"keep-alive", "x-api-key", "upgrade", "if-none-match", "if-modified-since",
-		":method", ":path", ":authority", ":scheme", ":status", "te", "grpc-encoding",
-		"grpc-status", "grpc-message", "grpc-accept-encoding", "access-control-allow-origin",
-		"deprecation", "sunset", "strict-transport-security", "x-content-type-options",
-		"x-frame-options", "content-security-policy", "accept-ranges", "age", "via",
-		"x-forwarded-proto", "x-real-ip", "proxy-authorization", "expect", "range",
-		"content-range", "content-disposition", "www-authenticate", "link"} {
-		knownLower[n] = n
-	}
-}
-
-// internedLower returns the interned lower-case form of a common header
-// name, without allocating.
-func internedLower(b []byte) (string, bool) {
-	var buf [40]byte
-	if len(b) > len(buf) {
-		return "", false
-	}
-	l := buf[:len(b)]
-	for i, ch := range b {
-		if 'A' <= ch && ch <= 'Z' {
-			ch += 'a' - 'A'
-		}
-		l[i] = ch
-	}
-	s, ok := knownLower[string(l)]
-	return s, ok
 }
 
 // hostOnly strips the port and the brackets of an IPv6 literal from a
