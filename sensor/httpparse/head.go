@@ -93,16 +93,15 @@ func (h *half) parseBlock() Reason {
 			pos = next
 			continue
 		}
-		c := bytes.IndexByte(b[pos:end], ':')
-		if c <= 0 {
-			return ReasonBadHeader
+		// field-name is a token (RFC 9110 §5.1) and no whitespace is
+		// allowed before the colon (RFC 9112 §5.1): one pass finds the
+		// colon and checks the name.
+		c := 0
+		for pos+c < end && tchar[b[pos+c]] {
+			c++
 		}
-		// RFC 9112 §5.1: no whitespace is allowed between the field name
-		// and the colon; the name is a token (RFC 9110 §5.1).
-		for _, ch := range b[pos : pos+c] {
-			if !tchar[ch] {
-				return ReasonBadHeader
-			}
+		if c == 0 || pos+c == end || b[pos+c] != ':' {
+			return ReasonBadHeader
 		}
 		if len(h.hdr) >= max {
 			return ReasonTooManyHeaders
