@@ -15,6 +15,11 @@
 //     deliver plaintext Chunks already in order per connection, tagged with
 //     the process, its cgroup and the socket's addresses.
 //
+// A third program, SocketMap, serves packet capture (either kind): BTF and
+// syscall tracepoints record which process connected or accepted each TCP
+// socket, keyed by its addresses, so that a flow seen on the wire can be
+// joined to its process with one map lookup.
+//
 // Attribution (cgroup id to container id and pod UID) lives in this package
 // too (Resolver), so callers get an *exchange.Process.
 //
