@@ -6,6 +6,7 @@ BIN       := bin/apitap
 DEMO_PCAP := testdata/demo.pcap
 FUZZTIME  ?= 30s
 BENCHOUT  ?= bench.txt
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .DEFAULT_GOAL := help
 
@@ -14,8 +15,12 @@ help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build bin/apitap.
-	$(GO) build -o $(BIN) ./cmd/apitap
+build: ## Build bin/apitap (static, without cgo: dropping capabilities needs it).
+	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/apitap
+
+.PHONY: install
+install: build ## Install apitap as a hardened systemd service (root).
+	scripts/deploy/install.sh $(BIN)
 
 .PHONY: demo
 demo: build ## Run apitap on the bundled capture and print the report.
