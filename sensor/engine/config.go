@@ -52,6 +52,18 @@ type Config struct {
 	// on the packet path of every worker at once: it must be cheap (an
 	// atomic load) and safe for concurrent use. Default: admit every flow.
 	AdmitFlow func() bool
+	// Attribute, when set, names the local process that owns a TCP flow
+	// from client to server seen by packet capture (ebpf.SocketMap's
+	// Attribute), or returns nil. It is called at most once per flow, when
+	// the flow first needs the answer rather than when it is created: at
+	// its first bytes from the server, or at its end if none come. By then
+	// the client has connected and the server has accepted, and accept
+	// comes after the handshake that creates the flow. Workers call it at
+	// once: it must be safe for concurrent use. The engine keeps the
+	// returned pointer for the flow's exchanges and its flow report. Streams
+	// (Worker.Stream) carry their own process and never call it. Default:
+	// no attribution.
+	Attribute func(client, server netip.AddrPort) *exchange.Process
 }
 
 // admit reports whether a new flow may be created.

@@ -53,6 +53,8 @@ type conn struct {
 	tlsVer   string
 	dnsBuf   [2][]byte
 	proc     *exchange.Process
+	// attributed: Config.Attribute was asked (see conn.attribute).
+	attributed bool
 
 	// Filled by the HTTP side, kept for the flow report.
 	hosts     []string
@@ -162,6 +164,9 @@ func (c *conn) init(w *Worker, key flow.Key, dir uint8, src, dst netip.AddrPort,
 
 // data takes the next in-order bytes of direction dir.
 func (c *conn) data(dir uint8, b []byte, ts time.Time) {
+	if !c.attributed && c.w.cfg.Attribute != nil && dir != c.clientDir() {
+		c.attribute() // before the parser, which may emit an exchange now
+	}
 	if c.app == appUnknown {
 		c.classify(dir, b)
 	}
@@ -242,11 +247,27 @@ func (c *conn) clientDir() uint8 {
 	return 1
 }
 
+// attribute asks Config.Attribute, once per packet flow, for the process
+// that owns it. A flow that already has one (a decrypted stream) keeps it.
+func (c *conn) attribute() {
+	if c.attributed {
+		return
+	}
+	c.attributed = true
+	f := c.w.cfg.Attribute
+	if f == nil || c.proc != nil || c.proto != decode.ProtoTCP {
+		return
+	}
+	cd := c.clientDir()
+	c.proc = f(c.ends[cd], c.ends[1-cd])
+}
+
 // endConn delivers what is left of a flow and reports it.
 func (w *Worker) endConn(c *conn) {
 	if c.w == nil {
 		return
 	}
+	c.attribute() // a flow the server never answered
 	for d := range c.streams {
 		c.streams[d].Flush(c.last, &w.budget, &c.sinks[d])
 	}
