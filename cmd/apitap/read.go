@@ -99,11 +99,11 @@ func runRead(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	specs, err := loadSpecs(f.specs, stderr)
+	specs, err := loadSpecs(append(f.specs, sc.Discovery.Specs...), stderr)
 	if err != nil {
 		return err
 	}
-	inv := inventory.New(inventory.Config{}, specs)
+	inv := inventory.New(analysis.InventoryConfig(&sc.Discovery), specs)
 	if f.state != "" {
 		if err := inv.Load(f.state); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("load state: %w", err)

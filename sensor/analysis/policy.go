@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/apitap/apitap/sensor/config"
 	"github.com/apitap/apitap/sensor/dataflow"
+	"github.com/apitap/apitap/sensor/inventory"
+	"github.com/apitap/apitap/sensor/template"
 	"github.com/apitap/apitap/sensor/vendor"
 )
 
@@ -69,4 +72,15 @@ func WithTiers(cat *vendor.Catalog, tiers map[string]string) (*vendor.Catalog, e
 		over = append(over, c)
 	}
 	return cat.Merge(over)
+}
+
+// InventoryConfig maps the discovery section of a config to the inventory.
+func InventoryConfig(d *config.Discovery) inventory.Config {
+	return inventory.Config{
+		ShadowMinRequests: d.ShadowMinRequests,
+		Collapse: template.CollapseConfig{
+			Threshold:      d.Templating.CollapseThreshold,
+			FrequentFactor: d.Templating.KeepFrequentFactor,
+		},
+	}
 }

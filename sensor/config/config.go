@@ -116,14 +116,17 @@ type Discovery struct {
 	ShadowMinRequests int `yaml:"shadow_min_requests" min:"1" max:"1000000"`
 }
 
-// Templating decides when a path segment becomes a {parameter}.
+// Templating decides when sibling literal path segments collapse into a
+// {parameter} (/users/alice, /users/bob, … → /users/{user}). Typed segments
+// (numbers, UUIDs, tokens…) become parameters at once; these settings only
+// govern plain words.
 type Templating struct {
-	// MinRequests is how many requests a path position needs before it can
-	// be templated. Default 10.
-	MinRequests int `yaml:"min_requests" min:"1" max:"1000000"`
-	// VariableThreshold is how many distinct values at one position make it
-	// a parameter. Default 20.
-	VariableThreshold int `yaml:"variable_threshold" min:"2" max:"1000000"`
+	// CollapseThreshold is how many distinct sibling literals with the same
+	// prefix and suffix collapse into a parameter. Default 8.
+	CollapseThreshold int `yaml:"collapse_threshold" min:"2" max:"1000000"`
+	// KeepFrequentFactor keeps a sibling literal (/users/me) when it is
+	// seen this many times the median of the others. Default 4.
+	KeepFrequentFactor int `yaml:"keep_frequent_factor" min:"2" max:"1000"`
 }
 
 // Vendors configures third-party classification and data policy.
@@ -301,8 +304,8 @@ func (c *Config) Defaults() {
 	defDur(&cp.Limits.IdleTimeout, 2*time.Minute)
 
 	defInt(&c.Discovery.ShadowMinRequests, 5)
-	defInt(&c.Discovery.Templating.MinRequests, 10)
-	defInt(&c.Discovery.Templating.VariableThreshold, 20)
+	defInt(&c.Discovery.Templating.CollapseThreshold, 8)
+	defInt(&c.Discovery.Templating.KeepFrequentFactor, 4)
 
 	def(&c.StateDir, "/var/lib/apitap")
 	def(&c.Data.KeyFile, c.StateDir+"/fingerprint.key")

@@ -22,7 +22,6 @@ import (
 	"github.com/apitap/apitap/sensor/inventory"
 	"github.com/apitap/apitap/sensor/secret"
 	"github.com/apitap/apitap/sensor/spec"
-	"github.com/apitap/apitap/sensor/template"
 	"github.com/apitap/apitap/sensor/vendor"
 )
 
@@ -137,11 +136,7 @@ func buildAnalyses(sc *config.Config, exchanges io.Writer) (*analyses, error) {
 	if err != nil {
 		return nil, err
 	}
-	icfg := inventory.Config{ShadowMinRequests: sc.Discovery.ShadowMinRequests}
-	// TODO: discovery.templating (min_requests, variable_threshold) has no
-	// matching knob in template.Templater yet; only the collapse threshold
-	// is wired.
-	icfg.Collapse = template.CollapseConfig{}
+	icfg := analysis.InventoryConfig(&sc.Discovery)
 	a := &analyses{inv: inventory.New(icfg, specs)}
 
 	va, key, err := buildVendors(&sc.Vendors)
