@@ -28,6 +28,8 @@ type liveCapture struct {
 	af      *capture.AFPacket
 	eb      *ebpf.Capture
 	ifnames []string // eBPF: Info.Interface is the position in this list
+	// sockets joins packet flows to processes; nil when eBPF is unavailable.
+	sockets *ebpf.SocketMap
 }
 
 // openCapture attaches to the configured interfaces. Mode ebpf tries the
@@ -135,6 +137,15 @@ func (lc *liveCapture) close() error {
 	return nil
 }
 
+// closeSockets releases the socket owner map. It runs after the workers
+// finished, since finishing a flow may still look its process up.
+func (lc *liveCapture) closeSockets() error {
+	if lc.sockets == nil {
+		return nil
+	}
+	return lc.sockets.Close()
+}
+
 // kernel returns the kernel's drop counters by interface (AF_PACKET) or for
 // the ring (eBPF), as running totals.
 func (lc *liveCapture) kernel() map[string]uint64 {
@@ -221,6 +232,14 @@ func attachLive(sc *config.Config, base, log *slog.Logger) (*sources, error) {
 		return nil, err
 	}
 	s := &sources{mode: lc.mode, sources: lc.sources, live: true, lc: lc}
+	// Either capture mode gains processes from the socket owner map: it
+	// needs only the tracepoints, not the eBPF classifier.
+	if sm, err := ebpf.NewSocketMap(ebpf.SocketMapConfig{Logger: base}); err != nil {
+		log.Info("socket owner map unavailable, packet flows carry no process", "reason", err)
+	} else {
+		lc.sockets = sm
+		s.attribute = sm.Attribute
+	}
 	if sc.TLS.Uprobes {
 		ts, err := openTLS(base)
 		if err != nil {

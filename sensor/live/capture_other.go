@@ -16,6 +16,7 @@ var errNoLiveCapture = errors.New("live: live capture needs linux")
 type liveCapture struct{}
 
 func (*liveCapture) close() error                 { return nil }
+func (*liveCapture) closeSockets() error          { return nil }
 func (*liveCapture) kernel() map[string]uint64    { return nil }
 func (*liveCapture) ifnameFunc() func(int) string { return func(int) string { return "" } }
 

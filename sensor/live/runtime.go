@@ -156,6 +156,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 		return err
 	}
 	perWorker := r.ecfg
+	perWorker.Attribute = src.attribute
 	if n := len(src.sources); n > 1 && perWorker.Flows.MaxFlows > 0 {
 		perWorker.Flows.MaxFlows = max(perWorker.Flows.MaxFlows/n, 1)
 	}
@@ -208,6 +209,9 @@ func (r *Runtime) Run(ctx context.Context) error {
 	<-allEnded
 	stopTLS()
 	<-tlsDone
+	if err := src.closeSockets(); err != nil {
+		r.log.Warn("close socket owner map", "error", err)
+	}
 	r.updateMetrics(workers, src, out)
 
 	var errs []error

@@ -3,10 +3,12 @@ package live
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"strconv"
 
 	"github.com/apitap/apitap/sensor/capture"
 	"github.com/apitap/apitap/sensor/config"
+	"github.com/apitap/apitap/sensor/exchange"
 )
 
 // sources is what Run reads: live capture (and TLS plaintext) or the
@@ -19,6 +21,9 @@ type sources struct {
 	lc   *liveCapture
 	// tls, when set, feeds TLS plaintext into the worker it is given.
 	tls func(ctx context.Context, wk *worker) error
+	// attribute, when set, names the process of a packet flow (the eBPF
+	// socket owner map): it becomes engine.Config.Attribute.
+	attribute func(client, server netip.AddrPort) *exchange.Process
 }
 
 // attach opens the sources Run reads.
@@ -42,6 +47,14 @@ func (s *sources) close() error {
 		errs = append(errs, src.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// closeSockets releases what attribute needs, once no worker runs.
+func (s *sources) closeSockets() error {
+	if s.lc == nil {
+		return nil
+	}
+	return s.lc.closeSockets()
 }
 
 // kernelDrops returns the kernel's drop totals by interface name.
