@@ -479,7 +479,8 @@ func (w *AFPacketWorker) reload() (closed bool) {
 
 // ReadPacket returns the next packet from any of the worker's rings. The
 // data points into the kernel ring and is valid until the next call. It
-// blocks until a packet arrives; after Close it returns io.EOF.
+// blocks until a packet arrives, or returns ErrIdle after IdleInterval
+// without one; after Close it returns io.EOF.
 func (w *AFPacketWorker) ReadPacket() ([]byte, Info, error) {
 	w.readMu.Lock()
 	defer w.readMu.Unlock()
@@ -502,9 +503,12 @@ func (w *AFPacketWorker) ReadPacket() ([]byte, Info, error) {
 		for _, r := range w.rings {
 			w.pfds = append(w.pfds, unix.PollFd{Fd: int32(r.fd), Events: unix.POLLIN | unix.POLLERR})
 		}
-		_, err := unix.Poll(w.pfds, -1)
+		n, err := unix.Poll(w.pfds, int(IdleInterval/time.Millisecond))
 		if err != nil && err != unix.EINTR {
 			return nil, Info{}, fmt.Errorf("capture: poll: %w", err)
+		}
+		if n == 0 && err == nil {
+			return nil, Info{}, ErrIdle
 		}
 		for i, p := range w.pfds[1:] {
 			if p.Revents&unix.POLLERR != 0 {

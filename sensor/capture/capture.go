@@ -51,6 +51,15 @@ type Source interface {
 	Close() error
 }
 
+// ErrIdle is returned by a live source whose read waited IdleInterval with
+// no packet. It is not a failure: it gives the reader a chance to expire
+// idle flows and publish counters while the network is quiet. Call
+// ReadPacket again.
+var ErrIdle = errors.New("capture: no packet within the idle interval")
+
+// IdleInterval is how long a live source waits before returning ErrIdle.
+const IdleInterval = time.Second
+
 // Errors a source returns for input that is not a capture at all.
 var (
 	ErrEmpty       = errors.New("capture: file is empty")

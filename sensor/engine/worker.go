@@ -127,6 +127,17 @@ func (w *Worker) Packet(p *decode.Packet) {
 	}
 }
 
+// Tick expires flows idle since before now less the idle timeout, for a
+// live source that saw no packet for a while: without it a quiet network
+// would keep its last flows, and their exchanges, forever. now must be on
+// the packets' clock (live capture: wall time).
+func (w *Worker) Tick(now time.Time) {
+	if now.After(w.now) {
+		w.now = now
+	}
+	w.flows.Expire(w.now, w.evictF)
+}
+
 // Finish ends every flow still open, as at the end of a capture, and
 // returns the worker's counters.
 func (w *Worker) Finish() *Stats {

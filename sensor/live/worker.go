@@ -60,6 +60,13 @@ func (wk *worker) run() {
 	last := time.Now()
 	for n := uint64(1); ; n++ {
 		data, ci, err := wk.src.ReadPacket()
+		if errors.Is(err, capture.ErrIdle) {
+			// A quiet network: end idle flows and refresh the counters.
+			wk.w.Tick(time.Now())
+			wk.publish(false)
+			last = time.Now()
+			continue
+		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				wk.log.Warn("capture read", "error", err)
