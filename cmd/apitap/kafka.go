@@ -12,33 +12,14 @@ import (
 	"github.com/apitap/apitap/pipeline/kafka"
 	"github.com/apitap/apitap/pipeline/ocsf"
 	"github.com/apitap/apitap/pipeline/sink"
-	"github.com/apitap/apitap/pipeline/spool"
 	"github.com/apitap/apitap/sensor/config"
+	"github.com/apitap/apitap/sensor/live"
 )
 
-// kafkaConfig turns the config file's output.kafka section into the sink's
-// configuration. spoolDir is used when the section names none.
+// kafkaConfig is the daemon's mapping of output.kafka, with spoolDir used
+// when the section names no spool directory.
 func kafkaConfig(k *config.Kafka, spoolDir string, log *slog.Logger) kafka.Config {
-	c := kafka.Config{
-		Brokers:        k.Brokers,
-		FindingsTopic:  k.Topics.Findings,
-		InventoryTopic: k.Topics.Inventory,
-		Compression:    k.Compression,
-		BatchSize:      k.Batch.Messages,
-		BatchBytes:     int64(k.Batch.Bytes),
-		BatchTimeout:   k.Batch.Timeout,
-		TLSEnable:      k.TLS.Enabled,
-		CAFile:         k.TLS.CA,
-		CertFile:       k.TLS.Cert,
-		KeyFile:        k.TLS.Key,
-		SASLUser:       k.SASL.User,
-		SASLPassword:   string(k.SASL.Password),
-		Spool:          spool.Config{Dir: k.Spool.Dir, MaxBytes: int64(k.Spool.MaxSize)},
-		Logger:         log,
-	}
-	if m := k.SASL.Mechanism; m != "none" {
-		c.SASLMechanism = m
-	}
+	c := live.KafkaConfig(k, log)
 	if c.Spool.Dir == "" {
 		c.Spool.Dir = spoolDir
 	}

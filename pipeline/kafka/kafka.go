@@ -27,6 +27,7 @@ var (
 
 // Stats counts what the sink did.
 type Stats struct {
+	Batches  uint64 // produce batches acknowledged by Kafka on the direct path
 	Sent     uint64 // events acknowledged by Kafka on the direct path
 	Replayed uint64 // events acknowledged by Kafka from the spool
 	Spooled  uint64 // events written to the spool
@@ -59,7 +60,7 @@ type Sink struct {
 	arena []byte
 	msgs  []kafkago.Message
 
-	sent, replayed, spooled, dropped atomic.Uint64
+	sent, replayed, spooled, dropped, batches atomic.Uint64
 }
 
 // New connects the writer, checks that the topics exist, opens the spool and
@@ -183,6 +184,7 @@ func (s *Sink) Write(ctx context.Context, evs []sink.Event) error {
 	cancel()
 	if err == nil {
 		s.sent.Add(uint64(len(evs)))
+		s.batches.Add(1)
 		return nil
 	}
 	s.arena, s.msgs = nil, nil // kafka-go may still hold them
@@ -317,7 +319,7 @@ func (s *Sink) replay() {
 
 // Stats returns the counters.
 func (s *Sink) Stats() Stats {
-	st := Stats{Sent: s.sent.Load(), Replayed: s.replayed.Load(), Spooled: s.spooled.Load(),
+	st := Stats{Batches: s.batches.Load(), Sent: s.sent.Load(), Replayed: s.replayed.Load(), Spooled: s.spooled.Load(),
 		Dropped: s.dropped.Load()}
 	if s.sp != nil {
 		st.Spool = s.sp.Stats()

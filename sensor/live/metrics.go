@@ -14,6 +14,7 @@ type folded struct {
 	orphans, shed         uint64
 	parse                 map[string]uint64
 	kafkaDropped          uint64
+	kafkaBatches          uint64
 	queueDropped          uint64
 }
 
@@ -82,6 +83,7 @@ func (r *Runtime) updateMetrics(workers []*worker, src *sources, out *output) {
 	if out.kafka != nil {
 		ks := out.kafka.Stats()
 		r.m.SpoolBytes.Set(float64(ks.Spool.Bytes))
+		counter(&f.kafkaBatches, ks.Batches, func(d float64) { r.m.KafkaBatches.Add(d) })
 		counter(&f.kafkaDropped, ks.Dropped, func(d float64) {
 			r.m.KafkaErrors.WithLabelValues("spool_full").Add(d)
 		})

@@ -25,25 +25,7 @@ func openSink(ctx context.Context, sc *config.Config, stdout io.Writer, log *slo
 	o := &sc.Output
 	switch o.Type {
 	case "kafka":
-		k := &o.Kafka
-		ks, err := kafka.New(ctx, kafka.Config{
-			Brokers:        k.Brokers,
-			FindingsTopic:  k.Topics.Findings,
-			InventoryTopic: k.Topics.Inventory,
-			Compression:    k.Compression,
-			BatchSize:      k.Batch.Messages,
-			BatchBytes:     int64(k.Batch.Bytes),
-			BatchTimeout:   k.Batch.Timeout,
-			TLSEnable:      k.TLS.Enabled,
-			CAFile:         k.TLS.CA,
-			CertFile:       k.TLS.Cert,
-			KeyFile:        k.TLS.Key,
-			SASLMechanism:  saslMechanism(k.SASL.Mechanism),
-			SASLUser:       k.SASL.User,
-			SASLPassword:   k.SASL.Password.Reveal(),
-			Spool:          spool.Config{Dir: k.Spool.Dir, MaxBytes: int64(k.Spool.MaxSize)},
-			Logger:         log,
-		})
+		ks, err := kafka.New(ctx, KafkaConfig(&o.Kafka, log))
 		if err != nil {
 			return nil, err
 		}
@@ -64,9 +46,28 @@ func openSink(ctx context.Context, sc *config.Config, stdout io.Writer, log *slo
 	return &output{sink: sink.NewWriter(stdout)}, nil
 }
 
-func saslMechanism(m string) string {
-	if m == "none" {
-		return ""
+// KafkaConfig turns a config file's output.kafka section into the Kafka
+// sink's configuration.
+func KafkaConfig(k *config.Kafka, log *slog.Logger) kafka.Config {
+	c := kafka.Config{
+		Brokers:        k.Brokers,
+		FindingsTopic:  k.Topics.Findings,
+		InventoryTopic: k.Topics.Inventory,
+		Compression:    k.Compression,
+		BatchSize:      k.Batch.Messages,
+		BatchBytes:     int64(k.Batch.Bytes),
+		BatchTimeout:   k.Batch.Timeout,
+		TLSEnable:      k.TLS.Enabled,
+		CAFile:         k.TLS.CA,
+		CertFile:       k.TLS.Cert,
+		KeyFile:        k.TLS.Key,
+		SASLUser:       k.SASL.User,
+		SASLPassword:   k.SASL.Password.Reveal(),
+		Spool:          spool.Config{Dir: k.Spool.Dir, MaxBytes: int64(k.Spool.MaxSize)},
+		Logger:         log,
 	}
-	return m
+	if m := k.SASL.Mechanism; m != "none" {
+		c.SASLMechanism = m
+	}
+	return c
 }
