@@ -219,19 +219,29 @@ func (c *Conn) popPending(h *half) *Request {
 	if p.seq != h.pairSeq {
 		return nil
 	}
-	c.pendHead = (c.pendHead + 1) % len(c.pend)
-	c.pendLen--
+	c.advance()
 	if p.lost {
 		return nil
 	}
 	return &p.req
 }
 
+// advance drops the oldest pending slot. An emptied ring starts again at
+// slot 0: one request at a time, the usual traffic, then keeps reusing one
+// warm slot instead of walking the ring and growing every slot's buffers.
+// The slot just dropped stays intact until the next push.
+func (c *Conn) advance() {
+	c.pendHead = (c.pendHead + 1) % len(c.pend)
+	c.pendLen--
+	if c.pendLen == 0 {
+		c.pendHead = 0
+	}
+}
+
 // dropOldest reports the oldest pending request as unanswered.
 func (c *Conn) dropOldest(ts time.Time) {
 	p := &c.pend[c.pendHead]
-	c.pendHead = (c.pendHead + 1) % len(c.pend)
-	c.pendLen--
+	c.advance()
 	if p.lost {
 		return
 	}
@@ -261,30 +271,39 @@ func (c *Conn) pushLost() {
 	p.req = Request{}
 }
 
-// push copies r, parsed by h, into the pending ring. The header block is
-// copied in one piece and the views are rebased on it, which is cheaper
-// than copying field by field.
-func (c *Conn) push(r *Request, h *half) {
-	p := c.slot(r.End)
+// push copies the request that h just parsed, with message fields m, into
+// the pending ring and returns the copy. The header block is copied in one
+// piece and the views are built on the copy, which is cheaper than copying
+// field by field.
+func (c *Conn) push(m *Message, h *half) *Request {
+	p := c.slot(m.End)
+	need := len(h.blk) + len(m.Body)
+	if cap(p.store) < need {
+		// Grow once to a comfortable size rather than through every
+		// power of two: a fresh slot would otherwise pay several copies.
+		p.store = make([]byte, 0, max(need+need/2, 1024))
+	}
 	st := append(p.store[:0], h.blk...)
-	st = append(st, r.Body...)
+	st = append(st, m.Body...)
+	if cap(p.hdrs) < len(h.hdr) {
+		p.hdrs = make([]Header, 0, max(len(h.hdr), 16))
+	}
 	hv := p.hdrs[:0]
 	for _, f := range h.hdr {
 		hv = append(hv, Header{Name: st[f.ns:f.ne:f.ne], Value: st[f.vs:f.ve:f.ve]})
 	}
-	p.req = *r
+	p.req = Request{Message: *m, Method: h.method, Target: st[h.tgt[0]:h.tgt[1]:h.tgt[1]]}
 	p.req.Headers = hv
-	p.req.Target = st[h.tgt[0]:h.tgt[1]:h.tgt[1]]
-	p.req.Authority = nil
 	if h.hostHdr >= 0 {
 		f := h.hdr[h.hostHdr]
 		p.req.Authority = st[f.vs:f.ve:f.ve]
 	}
 	p.req.Body = nil
-	if len(r.Body) > 0 {
+	if len(m.Body) > 0 {
 		p.req.Body = st[len(h.blk):len(st):len(st)]
 	}
 	p.store, p.hdrs = st, hv
+	return &p.req
 }
 
 // copyRequest copies src into dst, with every byte in *store; the slices

@@ -31,32 +31,37 @@ func (h *half) finish() {
 		enc = internEncoding(h.hval(h.encHdr))
 	}
 
-	c.hviews = c.hviews[:0]
-	for _, f := range h.hdr {
-		c.hviews = append(c.hviews, Header{
-			Name:  h.blk[f.ns:f.ne:f.ne],
-			Value: h.blk[f.vs:f.ve:f.ve],
-		})
-	}
 	m := Message{
-		Proto: h.proto, Headers: c.hviews, ContentLength: h.clen, Chunked: h.chunked,
+		Proto: h.proto, ContentLength: h.clen, Chunked: h.chunked,
 		BodyBytes: h.bodyBytes, Body: body, Encoding: enc,
 		Start: h.start, End: h.end, Flags: h.flags,
 	}
 
 	if h.isReq {
+		c.stats.Requests++
+		if c.pendLen < len(c.pend) {
+			// The usual case: the request is copied into its pending slot
+			// first and the handler sees that copy, so the header views
+			// are built once, on bytes that outlive the caller's chunk.
+			c.h.Request(c.push(&m, h))
+			h.done()
+			return
+		}
+		// The ring is full and push evicts the oldest request: the
+		// handler sees this one first, as it arrived first.
+		m.Headers = h.views()
 		r := &c.req
 		*r = Request{Message: m, Method: h.method, Target: h.blk[h.tgt[0]:h.tgt[1]]}
 		if h.hostHdr >= 0 {
 			r.Authority = h.hval(h.hostHdr)
 		}
-		c.stats.Requests++
 		c.h.Request(r)
-		c.push(r, h)
+		c.push(&m, h)
 		h.done()
 		return
 	}
 
+	m.Headers = h.views()
 	if h.status < 200 && h.status != 101 {
 		// RFC 9110 §15.2: interim responses precede the final one, which
 		// is the one paired with the request.
@@ -96,6 +101,17 @@ func (h *half) finish() {
 		c.stopHTTP()
 	}
 	h.done()
+}
+
+// views returns the header fields of the current block as views into it,
+// in the Conn's reused slice.
+func (h *half) views() []Header {
+	hv := h.c.hviews[:0]
+	for _, f := range h.hdr {
+		hv = append(hv, Header{Name: h.blk[f.ns:f.ne:f.ne], Value: h.blk[f.vs:f.ve:f.ve]})
+	}
+	h.c.hviews = hv
+	return hv
 }
 
 // done clears the message and, unless the connection changed protocol,
