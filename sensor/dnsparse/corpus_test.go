@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/apitap/apitap/sensor/internal/corpus"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,8 +14,8 @@ import (
 
 var writeSeeds = flag.Bool("seeds", false, "rewrite testdata/fuzz seed corpora from the pcap corpus")
 
-func dnsPort(p *pkt) bool {
-	for _, port := range []uint16{p.src.Port(), p.dst.Port()} {
+func dnsPort(p *corpus.Packet) bool {
+	for _, port := range []uint16{p.Src.Port(), p.Dst.Port()} {
 		if port == 53 || port == 5353 || port == 5355 {
 			return true
 		}
@@ -26,8 +27,8 @@ func dnsPort(p *pkt) bool {
 // tshark found DNS in, over UDP and TCP, and requires every question name
 // tshark lists on the frame it lists it.
 func TestCorpus(t *testing.T) {
-	corpus := corpusDir(t)
-	truth := readTruth(t, corpus, "dns")
+	corpusPath := corpus.Dir(t)
+	truth := corpus.TruthByKind(t, corpusPath, "dns")
 	files := make([]string, 0, len(truth))
 	for name := range truth {
 		files = append(files, name)
@@ -47,7 +48,7 @@ func TestCorpus(t *testing.T) {
 			got     = make(map[key]int)
 			msgs    int
 			errs    int
-			streams = make(map[[2]string]*stream)
+			streams = make(map[[2]string]*corpus.Stream)
 			used    = make(map[[2]string]int) // bytes of the stream already split
 		)
 		handle := func(frame int, b []byte) {
@@ -67,28 +68,28 @@ func TestCorpus(t *testing.T) {
 				got[key{frame, n}]++
 			}
 		}
-		readPcap(t, filepath.Join(corpus, name), func(p *pkt) {
+		corpus.ReadPcap(t, filepath.Join(corpusPath, name), func(p *corpus.Packet) {
 			if !dnsPort(p) {
 				return
 			}
-			if p.udp {
-				handle(p.frame, p.payload)
+			if p.UDP {
+				handle(p.Frame, p.Payload)
 				return
 			}
-			k := [2]string{p.src.String(), p.dst.String()}
+			k := [2]string{p.Src.String(), p.Dst.String()}
 			s := streams[k]
 			if s == nil {
-				s = &stream{}
+				s = &corpus.Stream{}
 				streams[k] = s
 			}
-			buf := s.add(p)
+			buf := s.Add(p)
 			for rest := buf[min(used[k], len(buf)):]; ; {
 				msg, next, err := SplitTCP(rest)
 				if errors.Is(err, ErrShort) {
 					break
 				}
 				used[k] += 2 + len(msg)
-				handle(p.frame, msg)
+				handle(p.Frame, msg)
 				rest = next
 			}
 		})

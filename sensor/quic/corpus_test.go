@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/apitap/apitap/sensor/internal/corpus"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,8 +19,8 @@ var writeSeeds = flag.Bool("seeds", false, "rewrite testdata/fuzz seed corpora f
 // same frame, with the JA4 computed from tshark's dissection
 // (../tlsparse/testdata/ja4_tshark.jsonl).
 func TestCorpus(t *testing.T) {
-	corpus := corpusDir(t)
-	truth := readTruth(t, corpus, "quic")
+	corpusPath := corpus.Dir(t)
+	truth := corpus.TruthByKind(t, corpusPath, "quic")
 	if len(truth) == 0 {
 		t.Fatal("no quic lines in the corpus truth")
 	}
@@ -47,21 +48,21 @@ func TestCorpus(t *testing.T) {
 		a := NewAssembler(Config{})
 		var r Result
 		got := make(map[int]string)
-		readPcap(t, filepath.Join(corpus, name), func(p *pkt) {
-			if !p.udp {
+		corpus.ReadPcap(t, filepath.Join(corpusPath, name), func(p *corpus.Packet) {
+			if !p.UDP {
 				return
 			}
-			done, _ := a.Feed(p.payload, time.Unix(int64(p.frame), 0), &r)
+			done, _ := a.Feed(p.Payload, time.Unix(int64(p.Frame), 0), &r)
 			if !done {
 				return
 			}
-			got[p.frame] = string(r.Hello.ServerName)
+			got[p.Frame] = string(r.Hello.ServerName)
 			if len(seeds) < 8 {
-				seeds = append(seeds, p.payload)
+				seeds = append(seeds, p.Payload)
 			}
-			want, ok := refs[fmt.Sprintf("%s#%d", name, p.frame)]
+			want, ok := refs[fmt.Sprintf("%s#%d", name, p.Frame)]
 			if ja4 := r.JA4(); !ok || ja4 != want {
-				t.Errorf("%s frame %d (%s): JA4 = %s; want %s", name, p.frame,
+				t.Errorf("%s frame %d (%s): JA4 = %s; want %s", name, p.Frame,
 					r.Hello.ServerName, ja4, want)
 			}
 		})

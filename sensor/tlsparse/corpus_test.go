@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/apitap/apitap/sensor/internal/corpus"
 	"os"
 	"path/filepath"
 	"sort"
@@ -48,8 +49,8 @@ func readJA4Ref(t *testing.T) map[string]map[int]ja4Ref {
 // tshark found ClientHellos in. It requires every SNI tshark lists, and a
 // JA4 equal to the one computed from tshark's dissection for every hello.
 func TestCorpus(t *testing.T) {
-	corpus := corpusDir(t)
-	truth := readTruth(t, corpus, "tls")
+	corpusPath := corpus.Dir(t)
+	truth := corpus.TruthByKind(t, corpusPath, "tls")
 	refs := readJA4Ref(t)
 	files := make([]string, 0, len(truth))
 	for name := range truth {
@@ -70,24 +71,24 @@ func TestCorpus(t *testing.T) {
 			ja4OK    int
 			ja4Total int
 			servers  int
-			streams  = make(map[[2]string]*stream)
+			streams  = make(map[[2]string]*corpus.Stream)
 			ch       ClientHello
 			sh       ServerHello
 		)
-		readPcap(t, filepath.Join(corpus, name), func(p *pkt) {
-			if p.udp {
+		corpus.ReadPcap(t, filepath.Join(corpusPath, name), func(p *corpus.Packet) {
+			if p.UDP {
 				return
 			}
-			key := [2]string{p.src.String(), p.dst.String()}
+			key := [2]string{p.Src.String(), p.Dst.String()}
 			s := streams[key]
 			if s == nil {
-				s = &stream{}
+				s = &corpus.Stream{}
 				streams[key] = s
 			}
-			if s.done {
+			if s.Done {
 				return
 			}
-			buf := s.add(p)
+			buf := s.Add(p)
 			if len(buf) == 0 {
 				return
 			}
@@ -95,35 +96,35 @@ func TestCorpus(t *testing.T) {
 			if errors.Is(err, ErrNotClientHello) {
 				if ParseServerHello(buf, &sh) == nil {
 					servers++
-					s.done = true
+					s.Done = true
 					if len(seedsSH) < 8 {
 						seedsSH = append(seedsSH, buf[:min(len(buf), 5+sh.Len)])
 					}
 				}
 				return
 			}
-			if errors.Is(err, ErrShort) && len(buf) < streamLimit {
+			if errors.Is(err, ErrShort) && len(buf) < corpus.StreamLimit {
 				return
 			}
-			s.done = true
+			s.Done = true
 			if err != nil {
 				return
 			}
-			hellos = append(hellos, found{p.frame, string(ch.ServerName)})
+			hellos = append(hellos, found{p.Frame, string(ch.ServerName)})
 			if len(seedsCH) < 16 {
 				seedsCH = append(seedsCH, buf)
 			}
-			if ref, ok := refs[name][p.frame]; ok {
+			if ref, ok := refs[name][p.Frame]; ok {
 				ja4Total++
 				if got := JA4(&ch, 't'); got == ref.JA4 {
 					ja4OK++
 				} else {
-					t.Errorf("%s frame %d (%s): JA4 = %s; want %s\nraw %s", name, p.frame,
+					t.Errorf("%s frame %d (%s): JA4 = %s; want %s\nraw %s", name, p.Frame,
 						ref.SNI, got, ref.JA4, AppendJA4Raw(nil, &ch, 't'))
 				}
 			} else {
 				t.Errorf("%s frame %d: ClientHello %q that tshark did not dissect", name,
-					p.frame, ch.ServerName)
+					p.Frame, ch.ServerName)
 			}
 		})
 
