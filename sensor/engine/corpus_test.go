@@ -218,3 +218,66 @@ func TestCorpusHTTP2(t *testing.T) {
 		t.Errorf("found %d of tshark's %d HTTP/2 requests; want ≥ 95%%", found, total)
 	}
 }
+
+// TestCorpusSNIAndDNS runs every corpus capture through the whole core and
+// checks that the flows carry every SNI tshark saw in a ClientHello (TLS
+// over TCP and QUIC), and that the DNS answers name every question tshark
+// saw answered.
+func TestCorpusSNIAndDNS(t *testing.T) {
+	var sniTotal, sniFound, dnsTotal, dnsFound int
+	for _, f := range corpus.Files(t) {
+		truth := corpus.ReadTruth(t, f)
+		wantSNI := map[string]int{} // "client server sni"
+		wantDNS := map[string]bool{}
+		for _, tr := range truth {
+			switch {
+			case tr.Kind == "tls" || tr.Kind == "quic":
+				wantSNI[normAddr(tr.Src)+" "+normAddr(tr.Dst)+" "+strings.ToLower(tr.SNI)]++
+			case tr.Kind == "dns" && tr.Response && tr.Proto == "dns":
+				wantDNS[strings.TrimSuffix(strings.ToLower(tr.QName), ".")] = true
+			}
+		}
+		if len(wantSNI) == 0 && len(wantDNS) == 0 {
+			continue
+		}
+		col, _ := runFile(t, f, 1)
+		gotSNI := map[string]bool{}
+		for _, fl := range col.flows {
+			if fl.SNI != "" {
+				gotSNI[normAddr(fl.Client.String())+" "+normAddr(fl.Server.String())+" "+fl.SNI] = true
+			}
+		}
+		gotDNS := map[string]bool{}
+		for _, d := range col.dns {
+			gotDNS[d.Name] = true
+		}
+		var missing []string
+		for k, n := range wantSNI {
+			sniTotal += n
+			if gotSNI[k] {
+				sniFound += n
+			} else if len(missing) < 3 {
+				missing = append(missing, k)
+			}
+		}
+		for name := range wantDNS {
+			dnsTotal++
+			if gotDNS[name] {
+				dnsFound++
+			} else if len(missing) < 6 {
+				missing = append(missing, "dns "+name)
+			}
+		}
+		if len(missing) > 0 {
+			t.Logf("%s: missing %v", filepath.Base(f), missing)
+		}
+	}
+	t.Logf("SNIs on flows: %d of %d; answered DNS names: %d of %d", sniFound, sniTotal, dnsFound,
+		dnsTotal)
+	if sniFound < sniTotal {
+		t.Errorf("found %d of tshark's %d ClientHello SNIs on flows; want all", sniFound, sniTotal)
+	}
+	if dnsFound < dnsTotal {
+		t.Errorf("found %d of tshark's %d answered DNS names; want all", dnsFound, dnsTotal)
+	}
+}
