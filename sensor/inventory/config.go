@@ -20,7 +20,8 @@ type Config struct {
 	MaxQueryParams int
 	MaxFields      int
 	// FieldSamples is how many bodies per endpoint and side are parsed for
-	// field names. Default 16.
+	// field names. Default 4: an API answers with one shape, and parsing
+	// more bodies costs more than the rare optional field it finds.
 	FieldSamples int
 	// MaxDepth bounds JSON nesting explored in bodies. Default 4.
 	MaxDepth int
@@ -43,6 +44,6 @@ func (c *Config) maxClients() int          { return orDefault(c.MaxClients, 1024
 func (c *Config) maxEndpoints() int        { return orDefault(c.MaxEndpoints, 100000) }
 func (c *Config) maxQueryParams() int      { return orDefault(c.MaxQueryParams, 64) }
 func (c *Config) maxFields() int           { return orDefault(c.MaxFields, 256) }
-func (c *Config) fieldSamples() int        { return orDefault(c.FieldSamples, 16) }
+func (c *Config) fieldSamples() int        { return orDefault(c.FieldSamples, 4) }
 func (c *Config) maxDepth() int            { return orDefault(c.MaxDepth, 4) }
 func (c *Config) maxEvents() int           { return orDefault(c.MaxEvents, 10000) }
