@@ -24,7 +24,7 @@ install: build ## Install apitap as a hardened systemd service (root).
 
 .PHONY: demo
 demo: build ## Run apitap on the bundled capture and print the report.
-	./$(BIN) read -r $(DEMO_PCAP)
+	./$(BIN) read -r $(DEMO_PCAP) --spec testdata/demo-openapi.yaml
 
 .PHONY: test
 test: ## Run every test: unit, corpus, kernel and namespace-lab tests (the last two need root).
