@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -36,7 +37,8 @@ var ErrTruncated = errors.New("capture: file is truncated")
 type FileSource struct {
 	name   string
 	closer io.Closer
-	pcap   *pcapgo.Reader
+	pcap   *pcapgo.Reader // gzip-compressed pcap
+	raw    *pcapReader    // plain pcap
 	ng     *pcapgo.NgReader
 	link   LinkType
 	n      int // packets returned so far
@@ -100,6 +102,15 @@ func NewFileSource(name string, r io.Reader, closer io.Closer) (*FileSource, err
 				link = LinkType(binary.BigEndian.Uint32(hdr[20:24]))
 			}
 		}
+		if binary.BigEndian.Uint16(head) != magicGzip {
+			p, err := newPcapReader(br, maxSnaplen)
+			if err != nil {
+				return nil, fmt.Errorf("%s: read pcap header: %w", name, cleanEOF(err))
+			}
+			s.raw = p
+			s.link = link
+			break
+		}
 		p, err := pcapgo.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("%s: read pcap header: %w", name, cleanEOF(err))
@@ -146,6 +157,17 @@ func (s *FileSource) ReadPacket() ([]byte, Info, error) {
 		err  error
 		link = s.link
 	)
+	if s.raw != nil {
+		// The common case, kept apart from the gopacket readers: no
+		// CaptureInfo to convert and no copy of the packet.
+		data, ts, caplen, length, err := s.raw.next()
+		if err != nil {
+			return nil, Info{}, s.readError(err)
+		}
+		s.n++
+		return data, Info{Timestamp: ts, CaptureLength: caplen, Length: length,
+			LinkType: s.link}, nil
+	}
 	if s.ng != nil {
 		data, ci, err = s.ng.ZeroCopyReadPacketData()
 		if err == nil && len(ci.AncillaryData) > 0 {
@@ -157,13 +179,7 @@ func (s *FileSource) ReadPacket() ([]byte, Info, error) {
 		data, ci, err = s.pcap.ZeroCopyReadPacketData()
 	}
 	if err != nil {
-		if err == io.EOF {
-			return nil, Info{}, io.EOF
-		}
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return nil, Info{}, fmt.Errorf("%s: after %d packets: %w", s.name, s.n, ErrTruncated)
-		}
-		return nil, Info{}, fmt.Errorf("%s: after %d packets: %w", s.name, s.n, err)
+		return nil, Info{}, s.readError(err)
 	}
 	s.n++
 	return data, Info{
@@ -175,6 +191,18 @@ func (s *FileSource) ReadPacket() ([]byte, Info, error) {
 	}, nil
 }
 
+// readError turns a reader's error into ReadPacket's: io.EOF at the end,
+// ErrTruncated for a record cut short.
+func (s *FileSource) readError(err error) error {
+	if err == io.EOF {
+		return io.EOF
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: after %d packets: %w", s.name, s.n, ErrTruncated)
+	}
+	return fmt.Errorf("%s: after %d packets: %w", s.name, s.n, err)
+}
+
 // Close implements Source.
 func (s *FileSource) Close() error {
 	if s.closer == nil {
@@ -183,4 +211,146 @@ func (s *FileSource) Close() error {
 	c := s.closer
 	s.closer = nil
 	return c.Close()
+}
+
+// pcapRecordLen is the size of a classic pcap record header: seconds,
+// sub-second part, captured length, original length, 4 bytes each.
+const pcapRecordLen = 16
+
+// pcapBufSize is the reader's buffer: four snaplen-sized records fit, so a
+// refill is rare and the copy of a partial record before it is small.
+const pcapBufSize = 4 * (maxSnaplen + pcapRecordLen)
+
+// errPcapVersion reports a pcap header whose version is not 2.4.
+var errPcapVersion = errors.New("capture: unsupported pcap version")
+
+// pcapReader reads classic (uncompressed) pcap records. It hands out
+// packets as slices of its own buffer, which the next call may overwrite:
+// no copy per packet, where a reader behind bufio copies twice. gopacket's
+// pcapgo reader still handles gzip input.
+type pcapReader struct {
+	r        io.Reader
+	buf      []byte
+	off, end int   // unread bytes are buf[off:end]
+	err      error // the error that ended reading from r, once seen
+	big      bool  // big-endian file
+	nanos    uint32
+	snaplen  int
+	linkType uint32
+}
+
+// newPcapReader reads the 24-byte file header from r and checks it the way
+// pcapgo does: a known magic number and version 2.4.
+func newPcapReader(r io.Reader, snaplen int) (*pcapReader, error) {
+	var hdr [24]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, err
+	}
+	p := &pcapReader{r: r, buf: make([]byte, pcapBufSize), snaplen: snaplen}
+	switch binary.LittleEndian.Uint32(hdr[:4]) {
+	case magicPcapMicro:
+		p.nanos = 1000
+	case magicPcapNano:
+		p.nanos = 1
+	default:
+		switch binary.BigEndian.Uint32(hdr[:4]) {
+		case magicPcapMicro:
+			p.big, p.nanos = true, 1000
+		case magicPcapNano:
+			p.big, p.nanos = true, 1
+		default:
+			return nil, fmt.Errorf("%w (magic %08x)", ErrNotACapture, binary.BigEndian.Uint32(hdr[:4]))
+		}
+	}
+	// pcapgo accepts version 2.4 only; so does this reader.
+	if major, minor := p.u16(hdr[4:6]), p.u16(hdr[6:8]); major != 2 || minor != 4 {
+		return nil, fmt.Errorf("%w %d.%d", errPcapVersion, major, minor)
+	}
+	p.linkType = p.u32(hdr[20:24])
+	return p, nil
+}
+
+func (p *pcapReader) u16(b []byte) uint16 {
+	if p.big {
+		return binary.BigEndian.Uint16(b)
+	}
+	return binary.LittleEndian.Uint16(b)
+}
+
+func (p *pcapReader) u32(b []byte) uint32 {
+	if p.big {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+// next returns the next record. data is valid until the following call.
+// At a record boundary the end of input is io.EOF; inside a record it is
+// io.ErrUnexpectedEOF.
+func (p *pcapReader) next() (data []byte, ts time.Time, caplen, length int, err error) {
+	if p.end-p.off < pcapRecordLen {
+		if err := p.fill(pcapRecordLen); err != nil {
+			return nil, time.Time{}, 0, 0, err
+		}
+	}
+	h := p.buf[p.off : p.off+pcapRecordLen]
+	sec, frac := p.u32(h[0:4]), p.u32(h[4:8])
+	caplen, length = int(p.u32(h[8:12])), int(p.u32(h[12:16]))
+	if caplen > p.snaplen {
+		return nil, time.Time{}, 0, 0,
+			fmt.Errorf("capture: record of %d bytes exceeds snaplen %d", caplen, p.snaplen)
+	}
+	if caplen > length {
+		return nil, time.Time{}, 0, 0,
+			fmt.Errorf("capture: record captured %d bytes of a %d-byte packet", caplen, length)
+	}
+	if n := pcapRecordLen + caplen; p.end-p.off < n {
+		if err := p.fill(n); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, time.Time{}, 0, 0, err
+		}
+	}
+	start := p.off + pcapRecordLen
+	p.off = start + caplen
+	// The product stays in 32 bits, as pcapgo computes it: a damaged
+	// sub-second field yields the same time from either reader.
+	ts = time.Unix(int64(sec), int64(frac*p.nanos)).UTC()
+	return p.buf[start:p.off:p.off], ts, caplen, length, nil
+}
+
+// fill makes at least n unread bytes available, moving the unread tail to
+// the front of the buffer first. It returns io.EOF when the input ended
+// before any of them, io.ErrUnexpectedEOF when it ended part way.
+func (p *pcapReader) fill(n int) error {
+	if p.off > 0 {
+		p.end = copy(p.buf, p.buf[p.off:p.end])
+		p.off = 0
+	}
+	empty := 0 // reads in a row that returned nothing, as bufio bounds them
+	for p.end < n {
+		if p.err != nil {
+			if p.end == 0 && errors.Is(p.err, io.EOF) {
+				return io.EOF
+			}
+			if errors.Is(p.err, io.EOF) {
+				return io.ErrUnexpectedEOF
+			}
+			return p.err
+		}
+		k, err := p.r.Read(p.buf[p.end:])
+		p.end += k
+		switch {
+		case err != nil:
+			p.err = err
+		case k > 0:
+			empty = 0
+		default:
+			if empty++; empty >= 100 {
+				p.err = io.ErrNoProgress
+			}
+		}
+	}
+	return nil
 }

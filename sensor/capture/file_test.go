@@ -2,11 +2,14 @@ package capture
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/google/gopacket/pcapgo"
 
 	"github.com/apitap/apitap/sensor/internal/corpus"
 )
@@ -98,4 +101,110 @@ func corpusDirOrEmpty() string {
 		}
 	}
 	return ""
+}
+
+// pcapgoPackets reads a plain pcap with gopacket's reader, held to our
+// snaplen, up to its first error.
+func pcapgoPackets(b []byte) (pkts [][]byte, infos []Info, err error) {
+	r, err := pcapgo.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, nil, err
+	}
+	r.SetSnaplen(maxSnaplen)
+	for i := 0; i < 1<<16; i++ {
+		data, ci, err := r.ReadPacketData()
+		if err != nil {
+			return pkts, infos, err
+		}
+		pkts = append(pkts, data)
+		infos = append(infos, Info{Timestamp: ci.Timestamp, CaptureLength: ci.CaptureLength,
+			Length: ci.Length})
+	}
+	return pkts, infos, nil
+}
+
+// comparePcapgo checks that FileSource returns what pcapgo returns for a
+// plain pcap: the same packets, times and lengths, and an error at the same
+// record. The one difference allowed: a record header with no data after it
+// is a clean end for pcapgo, a truncated file for us.
+func comparePcapgo(t *testing.T, b []byte) {
+	t.Helper()
+	if len(b) >= 4 && binary.LittleEndian.Uint32(b) == magicPcapng {
+		return // named .pcap, but pcapng: not this reader's input
+	}
+	want, infos, wantErr := pcapgoPackets(b)
+	s, err := NewFileSource("diff", bytes.NewReader(b), nil)
+	if err != nil {
+		if want != nil || wantErr == nil {
+			t.Fatalf("open: %v; pcapgo read %d packets (error %v)", err, len(want), wantErr)
+		}
+		return
+	}
+	for i := 0; ; i++ {
+		data, ci, err := s.ReadPacket()
+		if i == len(want) {
+			switch {
+			case wantErr == nil && err == nil:
+				return // both stopped at the read limit
+			case wantErr == nil || err == nil:
+				t.Fatalf("packet %d: got error %v; want error %v", i, err, wantErr)
+			case errors.Is(wantErr, io.EOF) && err == io.EOF,
+				!errors.Is(wantErr, io.EOF) && err != io.EOF:
+				return
+			case wantErr == io.EOF && errors.Is(err, ErrTruncated) && len(b) >= 40:
+				return // the allowed difference
+			}
+			t.Fatalf("packet %d: got error %v; want error %v", i, err, wantErr)
+		}
+		if err != nil {
+			t.Fatalf("packet %d: got error %v; want a packet", i, err)
+		}
+		w := infos[i]
+		if !bytes.Equal(data, want[i]) || !ci.Timestamp.Equal(w.Timestamp) ||
+			ci.CaptureLength != w.CaptureLength || ci.Length != w.Length {
+			t.Fatalf("packet %d: got %d bytes at %v (%d/%d); want %d bytes at %v (%d/%d)", i,
+				len(data), ci.Timestamp, ci.CaptureLength, ci.Length, len(want[i]), w.Timestamp,
+				w.CaptureLength, w.Length)
+		}
+	}
+}
+
+// TestPcapReaderMatchesPcapgo reads every plain pcap of the corpus with
+// both readers.
+func TestPcapReaderMatchesPcapgo(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(corpus.Dir(t), "*.pcap"))
+	if len(files) == 0 {
+		t.Skip("no plain pcap files in the corpus")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			comparePcapgo(t, b)
+			// Cut short inside a record, the file must still read alike.
+			comparePcapgo(t, b[:len(b)*2/3])
+		})
+	}
+}
+
+// FuzzPcapReader compares our pcap reader with pcapgo on arbitrary input.
+func FuzzPcapReader(f *testing.F) {
+	dir := corpusDirOrEmpty()
+	for _, name := range []string{"suricata-verify__http-chunked_input.pcap",
+		"suricata-verify__decode-sll2-01_input.pcap"} {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+			f.Add(b[:min(len(b), 4096)])
+		}
+	}
+	f.Add([]byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0})
+	f.Add([]byte{0xa1, 0xb2, 0x3c, 0x4d, 0, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+		0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 4, 1, 2, 3, 4})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) >= 2 && binary.BigEndian.Uint16(b) == magicGzip {
+			return // gzip input goes to pcapgo itself
+		}
+		comparePcapgo(t, b)
+	})
 }

@@ -151,7 +151,10 @@ func (h *httpConn) emit(req *httpparse.Request, resp *httpparse.Response) {
 	ex.Path = pathSpan.of(all)
 	ex.RawQuery = querySpan.of(all)
 	ex.QueryKeys = queryKeys(w.queryKeys[:0], ex.RawQuery)
-	w.queryKeys = ex.QueryKeys
+	if ex.QueryKeys != nil {
+		// nil means none: keep the grown slice for the next exchange.
+		w.queryKeys = ex.QueryKeys
+	}
 	if resp != nil && resp.Proto == httpparse.ProtoH2C {
 		ex.Protocol = exchange.ProtoH2C // an upgraded request answered on stream 1
 	}
@@ -329,12 +332,23 @@ var apiKeyHeaders = []string{"x-api-key", "api-key", "apikey", "x-auth-token",
 var queryCredentialKeys = []string{"api_key", "apikey", "api-key", "access_token",
 	"token", "key", "auth", "sig", "signature", "client_secret", "password", "x-api-key"}
 
+// authSchemes are the common Authorization schemes, lower-cased (IANA HTTP
+// Authentication Scheme Registry, plus AWS signatures).
+var authSchemes = []string{"bearer", "basic", "digest", "negotiate", "ntlm", "hoba",
+	"mutual", "scram-sha-256", "aws4-hmac-sha256", "token", "dpop"}
+
 // authScheme names the credential a request carries: the Authorization
 // scheme ("basic", "bearer", …), "api-key" for a key header, "query" for a
 // credential in the query string, "cookie" for a cookie.
 func authScheme(m *exchange.Message, qkeys []string) string {
 	if v, ok := m.Header("authorization"); ok && v != "" {
 		scheme, _, _ := strings.Cut(v, " ")
+		for _, s := range authSchemes {
+			// The registered schemes come back without an allocation.
+			if strings.EqualFold(scheme, s) {
+				return s
+			}
+		}
 		return strings.ToLower(scheme)
 	}
 	if _, ok := m.Header("proxy-authorization"); ok {
