@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/apitap/apitap/sensor/engine"
+	"github.com/apitap/apitap/sensor/flow"
 )
 
 // Summary is the "summary" section of a report.
@@ -18,14 +19,21 @@ type Summary struct {
 	Decode      map[string]uint64 `json:"decode_skipped"`
 	Truncated   uint64            `json:"truncated_packets"`
 	Gaps        uint64            `json:"gaps"`
-	LostBytes   uint64            `json:"lost_bytes"`
-	TLSFlows    uint64            `json:"tls_flows"`
-	H2C         uint64            `json:"h2c_connections"`
-	Upgrades    uint64            `json:"upgrades"`
-	DNS         uint64            `json:"dns_messages"`
-	First       *time.Time        `json:"first"`
-	Last        *time.Time        `json:"last"`
-	Workers     int               `json:"workers"`
+	// Evicted counts flows by how they left the table: closed, idle,
+	// evicted_full (the flow limit was hit), flushed (capture ended).
+	Evicted map[string]uint64 `json:"flows_ended"`
+	// BufferExceeded counts out-of-order segments not held because the
+	// worker's reassembly budget was spent.
+	BufferExceeded uint64     `json:"reassembly_budget_exceeded"`
+	Shed           uint64     `json:"flows_shed"`
+	LostBytes      uint64     `json:"lost_bytes"`
+	TLSFlows       uint64     `json:"tls_flows"`
+	H2C            uint64     `json:"h2c_connections"`
+	Upgrades       uint64     `json:"upgrades"`
+	DNS            uint64     `json:"dns_messages"`
+	First          *time.Time `json:"first"`
+	Last           *time.Time `json:"last"`
+	Workers        int        `json:"workers"`
 }
 
 // summarize turns a run's counters into the summary section.
@@ -46,6 +54,15 @@ func summarize(s *engine.Summary) Summary {
 		Upgrades:    s.Stats.Upgrades,
 		DNS:         s.Stats.DNSMessages,
 		Workers:     s.WorkersRan,
+		Evicted:     map[string]uint64{},
+
+		BufferExceeded: s.Stats.BufferExceeded,
+		Shed:           s.Stats.Shed,
+	}
+	for r, n := range s.Stats.Evicted {
+		if n > 0 {
+			out.Evicted[flow.Reason(r).String()] = n
+		}
 	}
 	for k, v := range s.Stats.HTTPErrors {
 		out.ParseErrors[k] = v
