@@ -103,7 +103,7 @@ func NewFileSource(name string, r io.Reader, closer io.Closer) (*FileSource, err
 			}
 		}
 		if binary.BigEndian.Uint16(head) != magicGzip {
-			p, err := newPcapReader(br, maxSnaplen)
+			p, err := newPcapReader(br, r, maxSnaplen)
 			if err != nil {
 				return nil, fmt.Errorf("%s: read pcap header: %w", name, cleanEOF(err))
 			}
@@ -239,14 +239,18 @@ type pcapReader struct {
 	linkType uint32
 }
 
-// newPcapReader reads the 24-byte file header from r and checks it the way
-// pcapgo does: a known magic number and version 2.4.
-func newPcapReader(r io.Reader, snaplen int) (*pcapReader, error) {
+// newPcapReader reads the 24-byte file header from br and checks it the way
+// pcapgo does: a known magic number and version 2.4. It takes over what br
+// buffered, then reads r, br's source, itself: through br every byte would
+// be copied once more.
+func newPcapReader(br *bufio.Reader, r io.Reader, snaplen int) (*pcapReader, error) {
 	var hdr [24]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
 		return nil, err
 	}
-	p := &pcapReader{r: r, buf: make([]byte, pcapBufSize), snaplen: snaplen}
+	rest, _ := br.Peek(br.Buffered())
+	p := &pcapReader{r: r, buf: make([]byte, max(pcapBufSize, len(rest))), snaplen: snaplen}
+	p.end = copy(p.buf, rest)
 	switch binary.LittleEndian.Uint32(hdr[:4]) {
 	case magicPcapMicro:
 		p.nanos = 1000
