@@ -103,11 +103,14 @@ func (h *httpConn) emit(req *httpparse.Request, resp *httpparse.Response) {
 		Method:   req.Method,
 		Process:  c.proc,
 	}
-	ex.Direction = w.direction(ex.Client.Addr(), ex.Server.Addr())
+	ex.Direction = c.direction(cd)
 	target := req.Target
 	host := req.Authority
 	// Absolute-form (RFC 9112 §3.2.2): the target carries the authority.
-	if i := bytes.Index(target, []byte("://")); i > 0 && target[0] != '/' {
+	// Origin-form, nearly every request, starts with '/' and is not searched.
+	if len(target) == 0 || target[0] == '/' {
+		// origin-form
+	} else if i := bytes.Index(target, []byte("://")); i > 0 {
 		rest := target[i+3:]
 		j := bytes.IndexAny(rest, "/?")
 		if j < 0 {
@@ -135,15 +138,16 @@ func (h *httpConn) emit(req *httpparse.Request, resp *httpparse.Response) {
 	hostSpan := a.putLower(hostOnly(host))
 	pathSpan := a.put(path)
 	querySpan := a.put(query)
-	reqHeaders := a.headers(&w.reqSpans, req.Headers)
+	var reqIdx, respIdx hdrIndex
+	reqHeaders := a.headers(&w.reqSpans, req.Headers, &reqIdx)
 	var respHeaders []hdrSpan
 	if resp != nil {
-		respHeaders = a.headers(&w.respSpans, resp.Headers)
+		respHeaders = a.headers(&w.respSpans, resp.Headers, &respIdx)
 	}
-	reqCT := a.putLower(mediaTypeBytes(req.ContentType()))
+	reqCT := a.putLower(mediaTypeBytes(reqIdx.value(req.Headers, reqIdx.contentType)))
 	var respCT span
 	if resp != nil {
-		respCT = a.putLower(mediaTypeBytes(resp.ContentType()))
+		respCT = a.putLower(mediaTypeBytes(respIdx.value(resp.Headers, respIdx.contentType)))
 	}
 	all := string(a.buf)
 
@@ -163,8 +167,10 @@ func (h *httpConn) emit(req *httpparse.Request, resp *httpparse.Response) {
 	}
 	ex.Request.Headers = materialize(&w.reqHeaders, reqHeaders, all)
 	fillMessage(&ex.Request, &req.Message, reqCT.of(all))
-	ex.UserAgent, _ = ex.Request.Header("user-agent")
-	ex.Auth = authScheme(&ex.Request, ex.QueryKeys)
+	if reqIdx.userAgent >= 0 {
+		ex.UserAgent = ex.Request.Headers[reqIdx.userAgent].Value
+	}
+	ex.Auth = reqIdx.authScheme(ex.Request.Headers, ex.QueryKeys)
 	if resp != nil {
 		ex.Status = resp.Status
 		ex.End = resp.End
@@ -182,12 +188,104 @@ func (h *httpConn) emit(req *httpparse.Request, resp *httpparse.Response) {
 	if req.Flags&httpparse.FlagGap != 0 {
 		ex.Flags |= exchange.FlagRequestGap
 	}
-	if ex.Host != "" && len(c.hosts) < maxHostsPerFlow && !contains(c.hosts, ex.Host) {
-		c.hosts = append(c.hosts, ex.Host)
-	}
+	c.addHost(a.buf[hostSpan.off:hostSpan.off+hostSpan.n], ex.Host)
 	c.exchanges++
 	w.stats.Exchanges++
 	w.emit.Exchange(ex)
+}
+
+// addHost remembers a Host value of the flow, b as bytes and s as the
+// string. Nearly every exchange repeats the last one: that is checked
+// against a copy inside the conn, not against strings held elsewhere in
+// the heap. A new name is kept as a string of its own, so that the flow does
+// not hold on to a whole exchange's strings.
+func (c *conn) addHost(b []byte, s string) {
+	if len(b) == 0 || (int(c.lastHostLen) == len(b) && string(c.lastHost[:len(b)]) == s) {
+		return
+	}
+	if len(b) <= len(c.lastHost) {
+		c.lastHostLen = uint8(copy(c.lastHost[:], b))
+	} else {
+		c.lastHostLen = 0
+	}
+	if len(c.hosts) < maxHostsPerFlow && !contains(c.hosts, s) {
+		c.hosts = append(c.hosts, strings.Clone(s))
+	}
+}
+
+// direction returns the direction of the flow's exchanges with client
+// direction cd, worked out once per flow.
+func (c *conn) direction(cd uint8) exchange.Direction {
+	if c.dirFor != cd+1 {
+		c.dir = c.w.direction(c.ends[cd].Addr(), c.ends[1-cd].Addr())
+		c.dirFor = cd + 1
+	}
+	return c.dir
+}
+
+// hdrIndex locates the fields emit reads in a message's header list, found
+// while the names are lower-cased rather than by searching again. Each is
+// an index in the list, -1 when absent.
+type hdrIndex struct {
+	contentType, userAgent, authorization, proxyAuthorization, cookie int
+	apiKey                                                            bool
+}
+
+func (x *hdrIndex) value(hs []httpparse.Header, i int) []byte {
+	if i < 0 {
+		return nil
+	}
+	return hs[i].Value
+}
+
+// note records a lower-cased field name found at index i; the first of each
+// name counts, as Message.Header finds the first.
+func (x *hdrIndex) note(name []byte, i int) {
+	first := func(p *int) {
+		if *p < 0 {
+			*p = i
+		}
+	}
+	switch string(name) {
+	case "content-type":
+		first(&x.contentType)
+	case "user-agent":
+		first(&x.userAgent)
+	case "authorization":
+		first(&x.authorization)
+	case "proxy-authorization":
+		first(&x.proxyAuthorization)
+	case "cookie":
+		first(&x.cookie)
+	default:
+		if !x.apiKey {
+			for _, k := range apiKeyHeaders {
+				if string(name) == k {
+					x.apiKey = true
+				}
+			}
+		}
+	}
+}
+
+// authScheme is authScheme on headers indexed by x.
+func (x *hdrIndex) authScheme(hs []exchange.Header, qkeys []string) string {
+	if x.authorization >= 0 && hs[x.authorization].Value != "" {
+		return schemeOf(hs[x.authorization].Value)
+	}
+	if x.proxyAuthorization >= 0 {
+		return "proxy"
+	}
+	if x.apiKey {
+		return "api-key"
+	}
+	if queryCredential(qkeys) {
+		return "query"
+	}
+	if x.cookie >= 0 {
+		return "cookie"
+	}
+	return ""
 }
 
 // span locates a string within the exchange's one allocation.
@@ -229,10 +327,14 @@ func (a *strArena) putLower(b []byte) span {
 // headers records a message's headers: names lower-cased, values as sent,
 // all into the arena. (Interning common names through a map costs more
 // than copying a dozen bytes into the one allocation already being made.)
-func (a *strArena) headers(dst *[]hdrSpan, hs []httpparse.Header) []hdrSpan {
+func (a *strArena) headers(dst *[]hdrSpan, hs []httpparse.Header, x *hdrIndex) []hdrSpan {
+	*x = hdrIndex{contentType: -1, userAgent: -1, authorization: -1, proxyAuthorization: -1,
+		cookie: -1}
 	out := (*dst)[:0]
-	for _, hd := range hs {
-		out = append(out, hdrSpan{nameSpan: a.putLower(hd.Name), valueSpan: a.put(hd.Value)})
+	for i, hd := range hs {
+		n := a.putLower(hd.Name)
+		x.note(a.buf[n.off:n.off+n.n], i)
+		out = append(out, hdrSpan{nameSpan: n, valueSpan: a.put(hd.Value)})
 	}
 	*dst = out
 	return out
@@ -345,14 +447,7 @@ var authSchemes = []string{"bearer", "basic", "digest", "negotiate", "ntlm", "ho
 // credential in the query string, "cookie" for a cookie.
 func authScheme(m *exchange.Message, qkeys []string) string {
 	if v, ok := m.Header("authorization"); ok && v != "" {
-		scheme, _, _ := strings.Cut(v, " ")
-		for _, s := range authSchemes {
-			// The registered schemes come back without an allocation.
-			if strings.EqualFold(scheme, s) {
-				return s
-			}
-		}
-		return strings.ToLower(scheme)
+		return schemeOf(v)
 	}
 	if _, ok := m.Header("proxy-authorization"); ok {
 		return "proxy"
@@ -365,15 +460,36 @@ func authScheme(m *exchange.Message, qkeys []string) string {
 			}
 		}
 	}
-	for _, k := range qkeys {
-		for _, n := range queryCredentialKeys {
-			if strings.EqualFold(k, n) {
-				return "query"
-			}
-		}
+	if queryCredential(qkeys) {
+		return "query"
 	}
 	if _, ok := m.Header("cookie"); ok {
 		return "cookie"
 	}
 	return ""
+}
+
+// schemeOf returns the lower-cased scheme of an Authorization value.
+func schemeOf(v string) string {
+	scheme, _, _ := strings.Cut(v, " ")
+	for _, s := range authSchemes {
+		// The registered schemes come back without an allocation.
+		if strings.EqualFold(scheme, s) {
+			return s
+		}
+	}
+	return strings.ToLower(scheme)
+}
+
+// queryCredential reports whether a query parameter name carries a
+// credential.
+func queryCredential(qkeys []string) bool {
+	for _, k := range qkeys {
+		for _, n := range queryCredentialKeys {
+			if strings.EqualFold(k, n) {
+				return true
+			}
+		}
+	}
+	return false
 }

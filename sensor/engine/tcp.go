@@ -57,7 +57,15 @@ type conn struct {
 	attributed bool
 
 	// Filled by the HTTP side, kept for the flow report.
-	hosts     []string
+	hosts []string
+	// lastHost holds the newest Host value (when it fits), the one the
+	// next exchange most likely repeats (see addHost).
+	lastHost    [48]byte
+	lastHostLen uint8
+	// dir is the exchanges' direction for client direction dirFor-1, or
+	// unknown while dirFor is 0.
+	dir       exchange.Direction
+	dirFor    uint8
 	exchanges int
 	h2c       bool
 	// decrypted marks a stream read from a TLS library, not the wire.

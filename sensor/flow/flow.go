@@ -105,6 +105,10 @@ type Table[V any] struct {
 	m    map[Key]*Entry[V]
 	head Entry[V] // sentinel: head.next is the most recent
 	free []*Entry[V]
+	// last is the entry Get or Insert returned last, nil once removed.
+	// Consecutive packets of one flow are common (a burst of segments, a
+	// request and its ACK): they skip the map and the list alike.
+	last *Entry[V]
 
 	sweepAt time.Time
 
@@ -126,13 +130,18 @@ func (t *Table[V]) Len() int { return len(t.m) }
 
 // Get returns the entry for k, marking it active at now, or nil.
 func (t *Table[V]) Get(k Key, now time.Time) *Entry[V] {
-	e := t.m[k]
-	if e == nil {
-		return nil
+	e := t.last
+	if e == nil || e.Key != k {
+		if e = t.m[k]; e == nil {
+			return nil
+		}
+		t.last = e
 	}
 	e.LastSeen = now
-	t.unlink(e)
-	t.pushFront(e)
+	if t.head.next != e {
+		t.unlink(e)
+		t.pushFront(e)
+	}
 	return e
 }
 
@@ -155,6 +164,7 @@ func (t *Table[V]) Insert(k Key, now time.Time, evict func(*Entry[V], Reason)) *
 	e.Key = k
 	e.LastSeen = now
 	t.m[k] = e
+	t.last = e
 	t.pushFront(e)
 	t.Created++
 	return e
@@ -192,6 +202,9 @@ func (t *Table[V]) Flush(evict func(*Entry[V], Reason)) {
 }
 
 func (t *Table[V]) remove(e *Entry[V]) {
+	if t.last == e {
+		t.last = nil
+	}
 	delete(t.m, e.Key)
 	t.unlink(e)
 	var zero V
