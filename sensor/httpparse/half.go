@@ -171,10 +171,14 @@ func (h *half) strict() bool { return !h.synced && !h.fresh }
 func (h *half) onHeader(data []byte, ts time.Time) int {
 	max := h.c.cfg.maxHeaderBytes()
 	if len(h.buf) == 0 {
-		e := findHeaderEnd(data, 0)
+		e, scanned := h.scanBlock(data, max)
+		if !scanned {
+			h.hdr = h.hdr[:0]
+			e = findHeaderEnd(data, 0)
+		}
 		if e > 0 && e <= max {
 			h.blk, h.ext = data[:e], true
-			if !h.parseHead(ts) {
+			if !h.parseHead(ts, scanned) {
 				h.skipped++
 				return 1 // rescan from the next byte
 			}
@@ -246,7 +250,7 @@ func (h *half) onHeader(data []byte, ts time.Time) int {
 	// blk keeps the bytes: buf is not appended to until the message ends,
 	// and then blk is no longer needed.
 	h.buf = h.buf[:0]
-	if !h.parseHead(ts) {
+	if !h.parseHead(ts, false) {
 		h.skipped++
 		h.buf = h.blk
 		h.refeed(1, ts)

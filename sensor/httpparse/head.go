@@ -6,10 +6,20 @@ import (
 )
 
 // parseHead parses the complete header block in h.blk and sets up body
-// framing. On a malformed block it loses sync and returns false.
-func (h *half) parseHead(ts time.Time) bool {
+// framing. On a malformed block it loses sync and returns false. scanned
+// says that scanBlock already found the fields: only the start line is
+// left to parse.
+func (h *half) parseHead(ts time.Time, scanned bool) bool {
+	hdr := h.hdr
 	h.clear()
-	if r := h.parseBlock(); r != ReasonNone {
+	var r Reason
+	if scanned {
+		h.hdr = hdr
+		r = h.parseStart(h.blk)
+	} else {
+		r = h.parseBlock()
+	}
+	if r != ReasonNone {
 		h.rejectHead(r)
 		return false
 	}
@@ -29,15 +39,73 @@ func (h *half) parseHead(ts time.Time) bool {
 	return true
 }
 
+// scanBlock looks for the end of a header block at the start of b, and
+// finds its fields in the same pass: one scan instead of one for the end and
+// another for the fields. It succeeds (scanned) only for a complete block
+// in the common shape: every field a token, a colon and a value, no obs-fold,
+// at most MaxHeaders fields, the end within max bytes. Anything else, or an
+// incomplete block, returns scanned false, and the caller takes the general
+// path (findHeaderEnd, then parseBlock), which decides and counts errors.
+// The start line is not parsed here: it has side effects (the role of the
+// direction), which must wait until the block is known to be complete.
+func (h *half) scanBlock(b []byte, max int) (end int, scanned bool) {
+	h.hdr = h.hdr[:0]
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return -1, false
+	}
+	maxFields := h.c.cfg.maxHeaders()
+	pos := i + 1
+	for pos <= max {
+		if pos >= len(b) {
+			return -1, false
+		}
+		switch b[pos] {
+		case '\n':
+			return pos + 1, true
+		case '\r':
+			if pos+1 < len(b) && b[pos+1] == '\n' {
+				return pos + 2, true
+			}
+			return -1, false
+		}
+		n := pos
+		for n < len(b) && tchar[b[n]] {
+			n++
+		}
+		if n == pos || n == len(b) || b[n] != ':' || len(h.hdr) >= maxFields {
+			return -1, false
+		}
+		j := bytes.IndexByte(b[n+1:], '\n')
+		if j < 0 {
+			return -1, false
+		}
+		le := n + 1 + j // the LF
+		e := le
+		if b[e-1] == '\r' {
+			e--
+		}
+		vs, ve := trimSpan(b, n+1, e)
+		h.hdr = append(h.hdr, hdrOff{int32(pos), int32(n), int32(vs), int32(ve)})
+		pos = le + 1
+	}
+	return -1, false
+}
+
+// parseStart parses the start line of block b.
+func (h *half) parseStart(b []byte) Reason {
+	line := b[:bytes.IndexByte(b, '\n')]
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	return h.parseStartLine(line)
+}
+
 // parseBlock parses the start line and the fields of h.blk.
 func (h *half) parseBlock() Reason {
 	b := h.blk
 	i := bytes.IndexByte(b, '\n')
-	line := b[:i]
-	if len(line) > 0 && line[len(line)-1] == '\r' {
-		line = line[:len(line)-1]
-	}
-	if r := h.parseStartLine(line); r != ReasonNone {
+	if r := h.parseStart(b); r != ReasonNone {
 		return r
 	}
 	if h.st == stH2 {
