@@ -314,7 +314,13 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 ingress) {
     sc->hdr.wire_len = l3_len;
     sc->hdr.cap_len = copy;
     sc->hdr.ingress = ingress;
-    if (bpf_ringbuf_output(&pkt_ring, sc, sizeof(sc->hdr) + copy, 0) < 0) {
+    __u64 wake = 0;
+    if (cfg->wakeup_bytes) {
+        wake = BPF_RB_NO_WAKEUP;
+        if (bpf_ringbuf_query(&pkt_ring, BPF_RB_AVAIL_DATA) >= cfg->wakeup_bytes)
+            wake = BPF_RB_FORCE_WAKEUP; /* a reader asleep would not be woken otherwise */
+    }
+    if (bpf_ringbuf_output(&pkt_ring, sc, sizeof(sc->hdr) + copy, wake) < 0) {
         count(STAT_RING_DROP);
         return ACT_CONTINUE;
     }

@@ -64,7 +64,12 @@ struct capture_config {
     __u32 tls_packets;   /* payload packets kept per TLS flow (handshake) */
     __u8 any_port;       /* 1: no port filter */
     __u8 any_addr;       /* 1: no CIDR filter */
-    __u8 pad[6];
+    __u8 pad[2];
+    /* Records are written without waking the reader until this many bytes
+     * wait in the ring (user space polls on a short timer meanwhile): one
+     * wakeup per record costs more than the record. 0: the kernel's
+     * default, a wakeup whenever the reader has caught up. */
+    __u32 wakeup_bytes;
 };
 
 /* Flow key: addresses and ports ordered so both directions share a key. IPv4

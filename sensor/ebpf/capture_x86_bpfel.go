@@ -14,12 +14,13 @@ import (
 )
 
 type captureCaptureConfig struct {
-	_          structs.HostLayout
-	PayloadMax uint32
-	TlsPackets uint32
-	AnyPort    uint8
-	AnyAddr    uint8
-	Pad        [6]uint8
+	_           structs.HostLayout
+	PayloadMax  uint32
+	TlsPackets  uint32
+	AnyPort     uint8
+	AnyAddr     uint8
+	Pad         [2]uint8
+	WakeupBytes uint32
 }
 
 type captureFlowKey struct {
