@@ -290,19 +290,19 @@ func (h *half) frame() {
 		name := h.blk[f.ns:f.ne]
 		switch len(name) {
 		case 4:
-			if equalFold(name, "host") && h.hostHdr < 0 {
+			if tokenIs(name, "host") && h.hostHdr < 0 {
 				h.hostHdr = i
 			}
 		case 7:
-			if equalFold(name, "upgrade") {
+			if tokenIs(name, "upgrade") {
 				h.upgHdr = i
 			}
 		case 10:
-			if equalFold(name, "connection") && hasToken(h.hval(i), "upgrade") {
+			if tokenIs(name, "connection") && hasToken(h.hval(i), "upgrade") {
 				upgrade = true
 			}
 		case 14:
-			if equalFold(name, "content-length") {
+			if tokenIs(name, "content-length") {
 				n, ok := parseContentLength(h.hval(i))
 				// RFC 9112 §6.3 rule 5: invalid, or several differing
 				// values, is unrecoverable framing.
@@ -312,11 +312,11 @@ func (h *half) frame() {
 				h.clen = n
 			}
 		case 16:
-			if equalFold(name, "content-encoding") {
+			if tokenIs(name, "content-encoding") {
 				h.encHdr = i
 			}
 		case 17:
-			if equalFold(name, "transfer-encoding") {
+			if tokenIs(name, "transfer-encoding") {
 				// RFC 9112 §6.3 rule 4: chunked must be the final coding.
 				te = equalFold(lastToken(h.hval(i)), "chunked")
 				teOther = !te

@@ -195,6 +195,19 @@ func parseDec(b []byte) (n int64, ok bool) {
 // values ("42, 42") is accepted as RFC 9110 §8.6 allows; anything else
 // that is not a single number is invalid.
 func parseContentLength(v []byte) (int64, bool) {
+	if len(v) > 0 && len(v) < 19 {
+		// The usual value, a plain number, needs none of the list handling
+		// (and fits in int64 with 18 digits).
+		var n int64
+		for _, c := range v {
+			if !isDigit(c) {
+				goto list
+			}
+			n = n*10 + int64(c-'0')
+		}
+		return n, true
+	}
+list:
 	n := int64(-1)
 	for len(v) > 0 {
 		var part []byte
@@ -213,6 +226,23 @@ func parseContentLength(v []byte) (int64, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// tokenIs reports whether the token b (tchar bytes only, as field names
+// are) equals s, which is lower-case letters and '-', ignoring the case of
+// b. Setting bit 0x20 lower-cases a letter and leaves '-' alone; among
+// tchars only the upper-case letters map onto lower-case ones, so the
+// comparison is exact, and cheaper than a general case fold.
+func tokenIs(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i, c := range b {
+		if c|0x20 != s[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // lastToken returns the last comma-separated element of a list value,

@@ -47,12 +47,39 @@ func TestParseContentLength(t *testing.T) {
 		{"-1", 0, false},
 		{"4 2", 0, false},
 		{"99999999999999999999", 0, false},
+		{"999999999999999999", 999999999999999999, true}, // 18 digits: the fast path's limit
+		{"4611686018427387903", 0, false},                // past 2^62
+		{"0042", 42, true},
+		{" 42 ", 42, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			got, ok := parseContentLength([]byte(tt.in))
 			if got != tt.want || ok != tt.ok {
 				t.Errorf("parseContentLength(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestTokenIs(t *testing.T) {
+	tests := []struct {
+		b, s string
+		want bool
+	}{
+		{"Content-Length", "content-length", true},
+		{"CONTENT-LENGTH", "content-length", true},
+		{"content-length", "content-length", true},
+		{"Content_Length", "content-length", false},
+		{"Content-Lengt", "content-length", false},
+		{"Host", "host", true},
+		{"Hos~", "host", false},
+		{"H^st", "host", false}, // '^' | 0x20 is '~', not a letter
+	}
+	for _, tt := range tests {
+		t.Run(tt.b, func(t *testing.T) {
+			if got := tokenIs([]byte(tt.b), tt.s); got != tt.want {
+				t.Errorf("tokenIs(%q, %q) = %v; want %v", tt.b, tt.s, got, tt.want)
 			}
 		})
 	}
