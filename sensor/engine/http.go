@@ -241,32 +241,52 @@ func (x *hdrIndex) value(hs []httpparse.Header, i int) []byte {
 // note records a lower-cased field name found at index i; the first of each
 // name counts, as Message.Header finds the first.
 func (x *hdrIndex) note(name []byte, i int) {
-	first := func(p *int) {
+	var p *int
+	switch len(name) {
+	case 12:
+		if string(name) == "content-type" {
+			p = &x.contentType
+		}
+	case 10:
+		if string(name) == "user-agent" {
+			p = &x.userAgent
+		}
+	case 13:
+		if string(name) == "authorization" {
+			p = &x.authorization
+		}
+	case 19:
+		if string(name) == "proxy-authorization" {
+			p = &x.proxyAuthorization
+		}
+	case 6:
+		if string(name) == "cookie" {
+			p = &x.cookie
+		}
+	}
+	if p != nil {
 		if *p < 0 {
 			*p = i
 		}
+		return
 	}
-	switch string(name) {
-	case "content-type":
-		first(&x.contentType)
-	case "user-agent":
-		first(&x.userAgent)
-	case "authorization":
-		first(&x.authorization)
-	case "proxy-authorization":
-		first(&x.proxyAuthorization)
-	case "cookie":
-		first(&x.cookie)
-	default:
-		if !x.apiKey {
-			for _, k := range apiKeyHeaders {
-				if string(name) == k {
-					x.apiKey = true
-				}
+	if !x.apiKey && len(name) < 64 && apiKeyLens&(1<<len(name)) != 0 {
+		for _, k := range apiKeyHeaders {
+			if string(name) == k {
+				x.apiKey = true
 			}
 		}
 	}
 }
+
+// apiKeyLens has bit n set when some name in apiKeyHeaders is n bytes
+// long: most names are ruled out without a comparison.
+var apiKeyLens = func() (m uint64) {
+	for _, k := range apiKeyHeaders {
+		m |= 1 << len(k)
+	}
+	return m
+}()
 
 // authScheme is authScheme on headers indexed by x.
 func (x *hdrIndex) authScheme(hs []exchange.Header, qkeys []string) string {
@@ -332,9 +352,19 @@ func (a *strArena) headers(dst *[]hdrSpan, hs []httpparse.Header, x *hdrIndex) [
 		cookie: -1}
 	out := (*dst)[:0]
 	for i, hd := range hs {
-		n := a.putLower(hd.Name)
-		x.note(a.buf[n.off:n.off+n.n], i)
-		out = append(out, hdrSpan{nameSpan: n, valueSpan: a.put(hd.Value)})
+		// Name and value side by side, then the name folded in place.
+		off := len(a.buf)
+		a.buf = append(a.buf, hd.Name...)
+		a.buf = append(a.buf, hd.Value...)
+		name := a.buf[off : off+len(hd.Name)]
+		for j, c := range name {
+			if 'A' <= c && c <= 'Z' {
+				name[j] = c + 'a' - 'A'
+			}
+		}
+		x.note(name, i)
+		out = append(out, hdrSpan{nameSpan: span{off, len(hd.Name)},
+			valueSpan: span{off + len(hd.Name), len(hd.Value)}})
 	}
 	*dst = out
 	return out

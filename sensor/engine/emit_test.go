@@ -1,0 +1,64 @@
+package engine
+
+import (
+	"testing"
+
+	"github.com/apitap/apitap/sensor/exchange"
+	"github.com/apitap/apitap/sensor/httpparse"
+)
+
+// TestHeaderIndex checks that the fields emit finds while copying headers
+// are the ones the general lookups (Message.Header, authScheme) find.
+func TestHeaderIndex(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		headers []string // name, value, …
+		qkeys   []string
+	}{
+		{"bearer token", []string{"Host", "a", "Authorization", "Bearer x", "User-Agent", "ua"}, nil},
+		{"unusual scheme keeps its case folded", []string{"authorization", "MyScheme x"}, nil},
+		{"empty authorization falls through to the cookie",
+			[]string{"Authorization", "", "Cookie", "a=b"}, nil},
+		{"only the first authorization counts",
+			[]string{"Authorization", "", "Authorization", "Basic x"}, nil},
+		{"api key header", []string{"X-Api-Key", "k", "Cookie", "a=b"}, nil},
+		{"api key beats a query credential", []string{"Private-Token", "k"}, []string{"token"}},
+		{"proxy authorization", []string{"Proxy-Authorization", "Basic x"}, nil},
+		{"query credential", []string{"Accept", "*/*"}, []string{"page", "API_KEY"}},
+		{"content types, first wins",
+			[]string{"Content-Type", "application/json", "content-type", "text/plain"}, nil},
+		{"nothing", []string{"Accept", "*/*", "X-Request-Id", "1"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var hs []httpparse.Header
+			for i := 0; i < len(tc.headers); i += 2 {
+				hs = append(hs, httpparse.Header{Name: []byte(tc.headers[i]),
+					Value: []byte(tc.headers[i+1])})
+			}
+			var a strArena
+			var spans []hdrSpan
+			var x hdrIndex
+			sp := a.headers(&spans, hs, &x)
+			var dst []exchange.Header
+			m := exchange.Message{Headers: materialize(&dst, sp, string(a.buf))}
+
+			if got, want := x.authScheme(m.Headers, tc.qkeys), authScheme(&m, tc.qkeys); got != want {
+				t.Errorf("auth: got %q; want %q", got, want)
+			}
+			for _, f := range []struct {
+				name string
+				i    int
+			}{{"content-type", x.contentType}, {"user-agent", x.userAgent}} {
+				want, ok := m.Header(f.name)
+				got := ""
+				if f.i >= 0 {
+					got = m.Headers[f.i].Value
+				}
+				if (f.i >= 0) != ok || got != want {
+					t.Errorf("%s: got %q (index %d); want %q (found %v)", f.name, got, f.i,
+						want, ok)
+				}
+			}
+		})
+	}
+}
