@@ -33,6 +33,7 @@ func (w *Worker) newHTTPConn(c *conn) *httpConn {
 	}
 	h := &httpConn{c: c}
 	h.p = httpparse.NewConn(&w.http, h)
+	h.p.SetScratch(w.scratch)
 	return h
 }
 

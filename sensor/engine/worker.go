@@ -98,13 +98,17 @@ type Worker struct {
 	respHeaders []exchange.Header
 	queryKeys   []string
 	httpFree    []*httpConn
-	now         time.Time
-	evictF      func(*flow.Entry[conn], flow.Reason)
+	// scratch lends every HTTP parser of the worker its in-flight buffers,
+	// so they stay warm in the cache however many connections there are.
+	scratch *httpparse.Scratch
+	now     time.Time
+	evictF  func(*flow.Entry[conn], flow.Reason)
 }
 
 // NewWorker returns a worker that reports to emit.
 func NewWorker(cfg *Config, emit Emitter) *Worker {
-	w := &Worker{cfg: cfg, emit: emit, flows: flow.NewTable[conn](cfg.Flows)}
+	w := &Worker{cfg: cfg, emit: emit, flows: flow.NewTable[conn](cfg.Flows),
+		scratch: httpparse.NewScratch()}
 	w.budget.Limit = cfg.MaxBuffered
 	w.http = cfg.HTTP
 	w.http.DecodeBodies = !cfg.NoBodyDecode

@@ -33,6 +33,8 @@ type Conn struct {
 	resp   Response
 	hviews []Header
 	dec    decoder
+	// scratch, when set, lends body buffers and header views (SetScratch).
+	scratch *Scratch
 
 	// methods not in the built-in list, interned per connection.
 	extraMethods [4]string
@@ -74,6 +76,9 @@ func (c *Conn) Reset(h Handler) {
 	c.stats = Stats{}
 	for i := range c.half {
 		hf := &c.half[i]
+		if hf.c != nil {
+			hf.dropBody()
+		}
 		*hf = half{
 			c: c, dir: Dir(i),
 			buf: hf.buf[:0], spare: hf.spare[:0], own: hf.own[:0],

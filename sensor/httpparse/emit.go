@@ -15,7 +15,7 @@ func (h *half) finish() {
 	enc := ""
 	if h.decode {
 		var fl Flags
-		body, fl = c.dec.run(h.raw, h.hval(h.encHdr), c.cfg.maxBodyPrefix(), h.body[:0])
+		body, fl = c.dec.run(h.raw, h.hval(h.encHdr), c.cfg.maxBodyPrefix(), h.bodyBuf(h.body)[:0])
 		h.body = body[:0] // keep the grown buffer for the next message
 		if h.rawFull || h.flags&FlagGap != 0 {
 			// A cut input ends early by design: that is truncation, not
@@ -106,11 +106,15 @@ func (h *half) finish() {
 // views returns the header fields of the current block as views into it,
 // in the Conn's reused slice.
 func (h *half) views() []Header {
-	hv := h.c.hviews[:0]
+	views := &h.c.hviews
+	if s := h.c.scratch; s != nil {
+		views = &s.views
+	}
+	hv := (*views)[:0]
 	for _, f := range h.hdr {
 		hv = append(hv, Header{Name: h.blk[f.ns:f.ne:f.ne], Value: h.blk[f.vs:f.ve:f.ve]})
 	}
-	h.c.hviews = hv
+	*views = hv
 	return hv
 }
 

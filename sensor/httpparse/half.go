@@ -395,7 +395,7 @@ func (h *half) addBody(p []byte, whole bool) {
 			p = p[:room]
 			h.rawFull = true
 		}
-		h.raw = append(h.raw, p...)
+		h.raw = append(h.bodyBuf(h.raw), p...)
 		return
 	}
 	if whole && len(h.body) == 0 {
@@ -411,7 +411,7 @@ func (h *half) addBody(p []byte, whole bool) {
 		p = p[:room]
 		h.flags |= FlagTruncated
 	}
-	h.body = append(h.body, p...)
+	h.body = append(h.bodyBuf(h.body), p...)
 }
 
 // onChunkSize reads "chunk-size [chunk-ext] CRLF" (RFC 9112 §7.1).
@@ -632,9 +632,8 @@ func (h *half) clear() {
 	h.chunked = false
 	h.remain = 0
 	h.bodyBytes = 0
-	h.body = h.body[:0]
+	h.dropBody()
 	h.view = nil
-	h.raw = h.raw[:0]
 	h.rawFull = false
 	h.prefixDone = false
 	h.decode = false
