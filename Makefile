@@ -47,6 +47,11 @@ bench-core: ## Run the whole-pipeline benchmark on the generated 300 MB capture 
 bench-live: build bench-core ## Replay the synthetic capture onto a veth at rising rates (root, tcpreplay).
 	APITAP_BENCH_LIVE=1 $(GO) test -tags e2e -count=1 -run TestLiveBenchE2E -v -timeout 20m ./scripts/lab
 
+.PHONY: bench-ebpf
+bench-ebpf: build ## eBPF (TCX) vs AF_PACKET CPU and ring drops, TLS chunk decode (root, nginx).
+	APITAP_BENCH_EBPF=1 APITAP_BENCH_BULK_MBPS=200 $(GO) test -tags e2e -count=1 -run TestEBPFBenchE2E -v -timeout 10m ./scripts/lab
+	$(GO) test -run '^$$' -bench 'BenchmarkTLSChunks|BenchmarkCaptureReadPacket|BenchmarkSocketMapLookup' -benchmem ./sensor/ebpf
+
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each.
 	@for pkg in $$($(GO) list ./...); do \
