@@ -35,6 +35,8 @@ type Conn struct {
 	dec    decoder
 	// scratch, when set, lends body buffers and header views (SetScratch).
 	scratch *Scratch
+	// popped is the slot popPending removed, until releasePopped.
+	popped *pending
 
 	// methods not in the built-in list, interned per connection.
 	extraMethods [4]string
@@ -70,6 +72,7 @@ func (c *Conn) Reset(h Handler) {
 		c.pend = make([]pending, n)
 	}
 	c.pendHead, c.pendLen, c.seq = 0, 0, 0
+	c.popped = nil
 	if c.h2 != nil {
 		c.h2.reset()
 	}
@@ -225,6 +228,7 @@ func (c *Conn) popPending(h *half) *Request {
 		return nil
 	}
 	c.advance()
+	c.popped = p
 	if p.lost {
 		return nil
 	}
@@ -248,10 +252,12 @@ func (c *Conn) dropOldest(ts time.Time) {
 	p := &c.pend[c.pendHead]
 	c.advance()
 	if p.lost {
+		c.release(p)
 		return
 	}
 	c.stats.Unanswered++
 	c.h.Event(Event{Kind: EventNoResponse, Dir: Dir(c.client), Time: ts, Request: &p.req})
+	c.release(p)
 }
 
 // slot returns the next free pending slot, evicting the oldest request
@@ -282,6 +288,14 @@ func (c *Conn) pushLost() {
 // field by field.
 func (c *Conn) push(m *Message, h *half) *Request {
 	p := c.slot(m.End)
+	if s := c.scratch; s != nil {
+		if p.store == nil {
+			p.store = s.body()
+		}
+		if p.hdrs == nil {
+			p.hdrs = s.headerList()
+		}
+	}
 	need := len(h.blk) + len(m.Body)
 	if cap(p.store) < need {
 		// Grow once to a comfortable size rather than through every

@@ -88,6 +88,7 @@ func (h *half) finish() {
 		if hasToken(proto, "h2c") {
 			c.startH2(h.dir, 0, req)
 			c.h2upgraded(req)
+			c.releasePopped()
 			h.done()
 			return
 		}
@@ -100,6 +101,7 @@ func (h *half) finish() {
 			Request: req})
 		c.stopHTTP()
 	}
+	c.releasePopped()
 	h.done()
 }
 

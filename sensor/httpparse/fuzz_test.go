@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // seedInputs adds every testdata script's byte sections to f.
@@ -96,6 +97,47 @@ func fuzzSplit(t *testing.T, in []byte, steps []step) {
 	if whole != byteWise {
 		t.Fatalf("fed whole:\n%s\nfed byte by byte:\n%s", whole, byteWise)
 	}
+	if a, b := runShared(goldenConfig, steps); a != whole || b != whole {
+		t.Fatalf("fed whole:\n%s\non a shared Scratch:\n%s\n%s", whole, a, b)
+	}
+}
+
+// runShared parses steps twice at once, on two Conns that share a Scratch,
+// alternating step by step, each step fed in two pieces.
+func runShared(cfg *Config, steps []step) (string, string) {
+	s := NewScratch()
+	var recs [2]recorder
+	var cs [2]*Conn
+	for i := range cs {
+		cs[i] = NewConn(cfg, &recs[i])
+		cs[i].SetScratch(s)
+	}
+	for i, st := range steps {
+		ts := epoch.Add(time.Duration(i) * time.Millisecond)
+		for half := 0; half < 2; half++ {
+			for _, c := range cs {
+				if st.data == nil {
+					if half == 0 {
+						c.Gap(st.dir, st.gap, ts)
+					}
+					continue
+				}
+				d := st.data[:len(st.data)/2]
+				if half == 1 {
+					d = st.data[len(st.data)/2:]
+				}
+				b := append([]byte(nil), d...)
+				c.Feed(st.dir, b, ts)
+				for j := range b {
+					b[j] = 0xAA
+				}
+			}
+		}
+	}
+	end := epoch.Add(time.Duration(len(steps)) * time.Millisecond)
+	cs[0].Close(end)
+	cs[1].Close(end)
+	return transcript(&recs[0], cs[0]), transcript(&recs[1], cs[1])
 }
 
 func FuzzParseRequest(f *testing.F) {

@@ -133,7 +133,7 @@ func (h *half) feed(data []byte, ts time.Time) {
 
 	// The chunk is about to go away: keep what the message still needs.
 	if h.inMsg && h.ext {
-		h.own = append(h.own[:0], h.blk...)
+		h.own = append(h.bodyBuf(h.own)[:0], h.blk...)
 		h.blk = h.own
 		h.ext = false
 	}

@@ -443,6 +443,7 @@ func (h *half) rejectHead(r Reason) {
 			c.stats.Unanswered++
 			c.h.Event(Event{Kind: EventNoResponse, Dir: Dir(c.client), Time: h.end, Request: req})
 		}
+		c.releasePopped()
 		h.pairSeq = 0
 	}
 }

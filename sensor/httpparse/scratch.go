@@ -10,7 +10,8 @@ const maxScratchBodies = 64
 // out of the CPU cache between two uses; shared, the buffer given back last
 // is lent first, still warm. A Scratch is not safe for concurrent use.
 type Scratch struct {
-	bodies [][]byte
+	bodies [][]byte   // body prefixes, header block copies, request copies
+	lists  [][]Header // header views of pending requests
 	views  []Header
 }
 
@@ -31,6 +32,23 @@ func (s *Scratch) body() []byte {
 func (s *Scratch) giveBody(b []byte) {
 	if cap(b) > 0 && len(s.bodies) < maxScratchBodies {
 		s.bodies = append(s.bodies, b[:0])
+	}
+}
+
+// headerList lends a slice for the header views of a pending request.
+func (s *Scratch) headerList() []Header {
+	if n := len(s.lists); n > 0 {
+		l := s.lists[n-1]
+		s.lists = s.lists[:n-1]
+		return l
+	}
+	return make([]Header, 0, 16)
+}
+
+// giveHeaderList takes back a slice lent by headerList.
+func (s *Scratch) giveHeaderList(l []Header) {
+	if cap(l) > 0 && len(s.lists) < maxScratchBodies {
+		s.lists = append(s.lists, l[:0])
 	}
 }
 
@@ -56,10 +74,36 @@ func (h *half) dropBody() {
 			s.giveBody(h.raw)
 			h.raw = nil
 		}
+		if h.own != nil {
+			s.giveBody(h.own)
+			h.own = nil
+		}
 		return
 	}
 	h.body = h.body[:0]
 	h.raw = h.raw[:0]
+}
+
+// release gives a pending slot's copy back to the Scratch once its request
+// was reported for the last time. Without a Scratch the slot keeps it.
+func (c *Conn) release(p *pending) {
+	if s := c.scratch; s != nil && p != nil {
+		if p.store != nil {
+			s.giveBody(p.store)
+			p.store = nil
+		}
+		if p.hdrs != nil {
+			s.giveHeaderList(p.hdrs)
+			p.hdrs = nil
+		}
+	}
+}
+
+// releasePopped releases the slot popPending removed last, after the
+// handlers saw its request.
+func (c *Conn) releasePopped() {
+	c.release(c.popped)
+	c.popped = nil
 }
 
 // bodyBuf returns the buffer to append body bytes to, lent by the Scratch
