@@ -116,3 +116,20 @@ func TestKeyOfSymmetric(t *testing.T) {
 		t.Fatal("hash differs by direction; want the same")
 	}
 }
+
+// TestLessMatchesCompare checks the IPv4 shortcut orders endpoints as
+// netip's Compare does, for IPv4, IPv6 and mixed pairs.
+func TestLessMatchesCompare(t *testing.T) {
+	addrs := []string{"10.0.0.1:80", "10.0.0.1:443", "10.0.0.2:80", "9.255.255.255:1",
+		"192.168.1.1:8080", "255.255.255.255:0", "0.0.0.0:0", "[::1]:80", "[::ffff:10.0.0.1]:80",
+		"[2001:db8::1]:443", "[fe80::1%eth0]:80"}
+	for _, x := range addrs {
+		for _, y := range addrs {
+			a, b := netip.MustParseAddrPort(x), netip.MustParseAddrPort(y)
+			want := a.Compare(b) < 0
+			if got := less(a, b); got != want {
+				t.Errorf("less(%v, %v) = %v; want %v", a, b, got, want)
+			}
+		}
+	}
+}
