@@ -70,7 +70,7 @@ func (h *half) finish() {
 		return
 	}
 	req := c.popPending(h)
-	r := &c.resp
+	r := c.response()
 	*r = Response{Message: m, Status: h.status, Reason: h.blk[h.rsn[0]:h.rsn[1]], Request: req}
 	c.stats.Responses++
 	c.h.Response(r)

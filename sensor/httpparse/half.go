@@ -640,7 +640,6 @@ func (h *half) clear() {
 	h.encHdr, h.hostHdr, h.upgHdr = -1, -1, -1
 	h.flags = 0
 	h.pairSeq = 0
-	h.hdr = h.hdr[:0]
 }
 
 // hval returns the value of header i of the current block.

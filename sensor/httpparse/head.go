@@ -10,13 +10,17 @@ import (
 // says that scanBlock already found the fields: only the start line is
 // left to parse.
 func (h *half) parseHead(ts time.Time, scanned bool) bool {
+	// The offsets scanBlock found are detached while clear gives the last
+	// message's buffers back.
 	hdr := h.hdr
+	h.hdr = nil
 	h.clear()
 	var r Reason
 	if scanned {
 		h.hdr = hdr
 		r = h.parseStart(h.blk)
 	} else {
+		h.hdr = h.offsets(hdr)
 		r = h.parseBlock()
 	}
 	if r != ReasonNone {
@@ -49,7 +53,7 @@ func (h *half) parseHead(ts time.Time, scanned bool) bool {
 // The start line is not parsed here: it has side effects (the role of the
 // direction), which must wait until the block is known to be complete.
 func (h *half) scanBlock(b []byte, max int) (end int, scanned bool) {
-	h.hdr = h.hdr[:0]
+	h.hdr = h.offsets(h.hdr)
 	i := bytes.IndexByte(b, '\n')
 	if i < 0 {
 		return -1, false

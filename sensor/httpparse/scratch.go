@@ -12,7 +12,9 @@ const maxScratchBodies = 64
 type Scratch struct {
 	bodies [][]byte   // body prefixes, header block copies, request copies
 	lists  [][]Header // header views of pending requests
+	offs   [][]hdrOff // field offsets of messages being parsed
 	views  []Header
+	resp   Response
 }
 
 // NewScratch returns an empty Scratch.
@@ -52,6 +54,30 @@ func (s *Scratch) giveHeaderList(l []Header) {
 	}
 }
 
+// offsets returns the field offset slice to parse a header block into:
+// hdr itself, or one lent by the Scratch when the half holds none.
+func (h *half) offsets(hdr []hdrOff) []hdrOff {
+	if hdr == nil {
+		if s := h.c.scratch; s != nil {
+			if n := len(s.offs); n > 0 {
+				hdr = s.offs[n-1]
+				s.offs = s.offs[:n-1]
+			} else {
+				hdr = make([]hdrOff, 0, 32)
+			}
+		}
+	}
+	return hdr[:0]
+}
+
+// response returns the Response value handed to the Handler.
+func (c *Conn) response() *Response {
+	if s := c.scratch; s != nil {
+		return &s.resp
+	}
+	return &c.resp
+}
+
 // SetScratch makes c borrow its in-flight buffers from s, which the other
 // Conns of the same goroutine may share; nil (the default) gives c buffers
 // of its own. Call it between connections (after NewConn or Reset).
@@ -62,8 +88,9 @@ func (c *Conn) SetScratch(s *Scratch) {
 	c.scratch = s
 }
 
-// dropBody gives the body buffers back to the Scratch, or keeps them for
-// reuse when there is none.
+// dropBody gives the buffers of the message that just ended (body, header
+// block copy, field offsets) back to the Scratch, or keeps them for reuse
+// when there is none.
 func (h *half) dropBody() {
 	if s := h.c.scratch; s != nil {
 		if h.body != nil {
@@ -78,10 +105,17 @@ func (h *half) dropBody() {
 			s.giveBody(h.own)
 			h.own = nil
 		}
+		if h.hdr != nil {
+			if len(s.offs) < maxScratchBodies {
+				s.offs = append(s.offs, h.hdr[:0])
+			}
+			h.hdr = nil
+		}
 		return
 	}
 	h.body = h.body[:0]
 	h.raw = h.raw[:0]
+	h.hdr = h.hdr[:0]
 }
 
 // release gives a pending slot's copy back to the Scratch once its request
