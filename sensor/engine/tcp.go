@@ -23,28 +23,33 @@ const (
 	appOther // not a protocol we parse: bytes are only counted
 )
 
-// conn is the state of one flow, held inline in its flow table entry.
+// conn is the state of one flow, held inline in its flow table entry. The
+// fields every packet touches come first, so they share a few cache lines:
+// with hundreds of flows interleaved, each packet finds its flow's state
+// cold.
 type conn struct {
-	w     *Worker
-	ends  [2]netip.AddrPort // ends[d] sent the packets of direction d
-	proto uint8
-	start time.Time
-	last  time.Time
+	w       *Worker
+	http    *httpConn
+	last    time.Time
+	packets int64
+	bytes   [2]int64
 
 	// client is the direction the client sends in, -1 while unknown.
 	client int8
 	app    app
+	closed [2]bool // FIN delivered in that direction
+	rst    bool
+	parsed bool // the HTTP parser produced at least one message
+	// attributed: Config.Attribute was asked (see conn.attribute).
+	attributed bool
 
 	streams [2]reasm.Stream
 	sinks   [2]dirSink
-	closed  [2]bool // FIN delivered in that direction
-	rst     bool
 
-	bytes   [2]int64
-	packets int64
+	ends  [2]netip.AddrPort // ends[d] sent the packets of direction d
+	proto uint8
+	start time.Time
 
-	http     *httpConn
-	parsed   bool // the HTTP parser produced at least one message
 	hello    [2][]byte
 	helloEnd [2]bool
 	sni      string
@@ -53,8 +58,6 @@ type conn struct {
 	tlsVer   string
 	dnsBuf   [2][]byte
 	proc     *exchange.Process
-	// attributed: Config.Attribute was asked (see conn.attribute).
-	attributed bool
 
 	// Filled by the HTTP side, kept for the flow report.
 	hosts []string

@@ -104,10 +104,12 @@ func (c *Config) idle() time.Duration {
 
 // Entry is a flow's slot in the table; V is the caller's state, held inline.
 type Entry[V any] struct {
-	Key        Key
-	Value      V
+	Key Key
+	// LastSeen and the list links sit next to the key, which every lookup
+	// reads: one cache line more, not one at the far end of Value.
 	LastSeen   time.Time
 	prev, next *Entry[V]
+	Value      V
 }
 
 // Table maps keys to flow state, least recently used last.
