@@ -42,6 +42,9 @@ type Conn struct {
 	extraMethods [4]string
 }
 
+// initialPending is the size of a new Conn's pending ring.
+const initialPending = 4
+
 // pending is one request waiting for its response: a copy of the request
 // in storage owned by the slot, reused when the ring wraps.
 type pending struct {
@@ -68,8 +71,12 @@ func (c *Conn) Reset(h Handler) {
 	c.client = -1
 	c.closed = false
 	c.respLost = false
-	if n := c.cfg.maxPending(); len(c.pend) != n {
-		c.pend = make([]pending, n)
+	if c.pend == nil {
+		// Most connections carry one request at a time: the ring starts
+		// small and grows to MaxPending only for pipelined traffic. A
+		// full-size ring per connection is memory the collector scans on
+		// every cycle.
+		c.pend = make([]pending, min(initialPending, c.cfg.maxPending()))
 	}
 	c.pendHead, c.pendLen, c.seq = 0, 0, 0
 	c.popped = nil
@@ -263,6 +270,9 @@ func (c *Conn) dropOldest(ts time.Time) {
 // slot returns the next free pending slot, evicting the oldest request
 // when the ring is full.
 func (c *Conn) slot(ts time.Time) *pending {
+	if c.pendLen == len(c.pend) && len(c.pend) < c.cfg.maxPending() {
+		c.growPending()
+	}
 	if c.pendLen == len(c.pend) {
 		c.stats.Errors[ReasonPendingOverflow]++
 		c.dropOldest(ts)
@@ -273,6 +283,16 @@ func (c *Conn) slot(ts time.Time) *pending {
 	p.seq = c.seq
 	p.lost = false
 	return p
+}
+
+// growPending doubles the ring, up to MaxPending, keeping the pending
+// requests in order from slot 0.
+func (c *Conn) growPending() {
+	np := make([]pending, min(2*len(c.pend), c.cfg.maxPending()))
+	for i := 0; i < c.pendLen; i++ {
+		np[i] = c.pend[(c.pendHead+i)%len(c.pend)]
+	}
+	c.pend, c.pendHead = np, 0
 }
 
 // pushLost queues a placeholder for a request lost to a gap.

@@ -39,7 +39,7 @@ func (h *half) finish() {
 
 	if h.isReq {
 		c.stats.Requests++
-		if c.pendLen < len(c.pend) {
+		if c.pendLen < c.cfg.maxPending() {
 			// The usual case: the request is copied into its pending slot
 			// first and the handler sees that copy, so the header views
 			// are built once, on bytes that outlive the caller's chunk.

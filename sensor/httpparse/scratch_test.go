@@ -1,6 +1,7 @@
 package httpparse
 
 import (
+	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -85,5 +86,64 @@ func TestScratchShared(t *testing.T) {
 		if got := transcript(st.rec, st.c); got != st.want {
 			t.Errorf("%s on a shared Scratch:\ngot:\n%s\nwant:\n%s", st.name, got, st.want)
 		}
+	}
+}
+
+// pairRecorder notes the target of the request each response answers.
+type pairRecorder struct{ targets []string }
+
+func (r *pairRecorder) Request(*Request) {}
+func (r *pairRecorder) Response(m *Response) {
+	if m.Request == nil {
+		r.targets = append(r.targets, "<nil>")
+		return
+	}
+	r.targets = append(r.targets, string(m.Request.Target))
+}
+func (r *pairRecorder) Event(Event) {}
+
+// TestPendingRingGrows pipelines more requests than the ring starts with,
+// with and without a Scratch: it grows, and responses pair in order.
+func TestPendingRingGrows(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		n       int
+		scratch bool
+	}{
+		{"within the first ring", initialPending, false},
+		{"grows twice", 3 * initialPending, false},
+		{"grows to the limit and overflows", defaultMaxPending + 3, false},
+		{"grows, on a Scratch", 3 * initialPending, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &pairRecorder{}
+			c := NewConn(nil, rec)
+			if tc.scratch {
+				c.SetScratch(NewScratch())
+			}
+			var reqs, resps []byte
+			for i := 0; i < tc.n; i++ {
+				reqs = fmt.Appendf(reqs, "GET /r%d HTTP/1.1\r\nHost: h\r\n\r\n", i)
+				resps = append(resps, "HTTP/1.1 204 No Content\r\n\r\n"...)
+			}
+			c.Feed(0, reqs, epoch)
+			c.Feed(1, resps, epoch)
+			// Past MaxPending the oldest requests were dropped: the
+			// responses then answer the newest MaxPending ones in order,
+			// and the rest find none.
+			first := max(0, tc.n-defaultMaxPending)
+			if len(rec.targets) != tc.n {
+				t.Fatalf("got %d responses; want %d", len(rec.targets), tc.n)
+			}
+			for i, got := range rec.targets {
+				want := fmt.Sprintf("/r%d", first+i)
+				if first+i >= tc.n {
+					want = "<nil>"
+				}
+				if got != want {
+					t.Fatalf("response %d answers %s; want %s", i, got, want)
+				}
+			}
+		})
 	}
 }
