@@ -263,7 +263,8 @@ func newPcapReader(br *bufio.Reader, r io.Reader, snaplen int) (*pcapReader, err
 		case magicPcapNano:
 			p.big, p.nanos = true, 1
 		default:
-			return nil, fmt.Errorf("%w (magic %08x)", ErrNotACapture, binary.BigEndian.Uint32(hdr[:4]))
+			magic := binary.BigEndian.Uint32(hdr[:4])
+			return nil, fmt.Errorf("%w (magic %08x)", ErrNotACapture, magic)
 		}
 	}
 	// pcapgo accepts version 2.4 only; so does this reader.
