@@ -42,6 +42,16 @@
 // longer be trusted. Bodies are decoded (gzip, deflate, br, zstd, stacked)
 // only with Config.DecodeBodies, and only up to Config.MaxBodyPrefix.
 //
+// # Memory
+//
+// A Conn keeps what outlives a chunk: a copy of each request waiting for
+// its response, the header block of a message whose body spans chunks, a
+// bounded body prefix. A worker driving many connections gives its Conns
+// one Scratch (Conn.SetScratch): these buffers are then lent for the life
+// of one message and given back, and the last one given back is lent next,
+// so the working set stays that of the few messages in flight rather than
+// of every connection.
+//
 // This is the hot path of the sensor. In steady state Feed allocates nothing
 // per chunk, never uses regexps or fmt, and never panics on any input:
 // malformed traffic is counted by Reason, never returned as an error value.
