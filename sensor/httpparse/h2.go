@@ -579,8 +579,16 @@ func (h *h2conn) endSide(s *h2stream, role int, ts time.Time) {
 		s.reqDone = true
 		return
 	}
+	status := parseStatus(sd.get(psStatus))
+	if status == 0 {
+		// RFC 9113 §8.3.2: a response without a valid :status is
+		// malformed. Count it; its request, if any, goes unanswered.
+		c.countError(ReasonH2Frame, Dir(1-c.client), ts)
+		h.dropStream(s, ts)
+		return
+	}
 	r := &c.resp
-	*r = Response{Message: m, Status: parseStatus(sd.get(psStatus))}
+	*r = Response{Message: m, Status: status}
 	if !s.reqDone && s.side[0].headers {
 		// The server answered before the request ended (streaming, or a
 		// request that never sets END_STREAM): report the request first.
