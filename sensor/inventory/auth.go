@@ -23,7 +23,7 @@ func authSchemes(ex *exchange.Exchange, out []string) []string {
 		switch {
 		case h.Name == "authorization" || h.Name == "proxy-authorization":
 			out = append(out, authorizationScheme(h.Value))
-		case apiKeyHeaders[h.Name]:
+		case mayNameKey(h.Name) && apiKeyHeaders[h.Name]:
 			out = append(out, "api-key-header")
 		case h.Name == "cookie":
 			out = cookieSchemes(h.Value, out)
@@ -39,6 +39,12 @@ func authSchemes(ex *exchange.Exchange, out []string) []string {
 		out = append(out, "none")
 	}
 	return out
+}
+
+// mayNameKey is a cheap test before the map lookup: every name in
+// apiKeyHeaders contains "key" or "token", and most headers do not.
+func mayNameKey(name string) bool {
+	return strings.Contains(name, "key") || strings.Contains(name, "token")
 }
 
 func authorizationScheme(v string) string {

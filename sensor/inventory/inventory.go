@@ -58,8 +58,9 @@ type endpoint struct {
 	op         *spec.Operation
 	statuses   map[int]int64
 	clients    map[netip.Addr]struct{}
-	nonClient  bool // a non-4xx response was seen
-	deprecHdr  bool // a response carried Deprecation or Sunset
+	lastClient netip.Addr // the client of the last exchange, already in clients
+	nonClient  bool       // a non-4xx response was seen
+	deprecHdr  bool       // a response carried Deprecation or Sunset
 	reqSamples int
 	rspSamples int
 	drift      map[string]bool
@@ -241,10 +242,15 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 	if ex.Status != 0 && (ex.Status < 400 || ex.Status >= 500) {
 		ep.nonClient = true
 	}
-	if len(ep.clients) < inv.cfg.maxClients() {
-		ep.clients[ex.Client.Addr()] = struct{}{}
-	} else if _, ok := ep.clients[ex.Client.Addr()]; !ok {
-		ep.ClientsCapped = true
+	// Keep-alive clients call one endpoint many times in a row: remember
+	// the last one and skip the set for it.
+	if c := ex.Client.Addr(); c != ep.lastClient {
+		ep.lastClient = c
+		if len(ep.clients) < inv.cfg.maxClients() {
+			ep.clients[c] = struct{}{}
+		} else if _, ok := ep.clients[c]; !ok {
+			ep.ClientsCapped = true
+		}
 	}
 	ep.Direction = ex.Direction.String()
 
