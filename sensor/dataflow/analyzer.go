@@ -37,7 +37,7 @@ type Stats struct {
 	DroppedFlows       int64 `json:"dropped_flows"`
 	DroppedCredentials int64 `json:"dropped_credentials"`
 	DroppedFindings    int64 `json:"dropped_findings"`
-	// SampledOut counts response bodies not scanned (see
+	// SampledOut counts incoming bodies not scanned (see
 	// Config.ResponseSampleAfter).
 	SampledOut int64 `json:"response_bodies_sampled_out"`
 }
@@ -88,12 +88,14 @@ type Analyzer struct {
 
 	matches []match // per-exchange scratch
 	onMatch func(*detect.Match)
-	// responses counts response bodies per (server, method), for sampling.
+	// responses counts incoming bodies per (server, method, side), for
+	// sampling.
 	responses map[sampleKey]int64
 	// headers remembers what each header value matched: clients send the
 	// same token, cookie and user agent on every request, and scanning a
 	// value again (with its keyed fingerprint) would find the same.
 	headers map[headerKey][]match
+	dests   map[destKey]Destination
 }
 
 type headerKey struct {
@@ -109,6 +111,7 @@ const maxCachedHeaders = 4096
 type sampleKey struct {
 	server netip.AddrPort
 	method string
+	side   detect.Direction
 }
 
 // maxSampleKeys bounds the sampling table; it starts afresh when full.
@@ -133,6 +136,7 @@ func New(cfg Config, key secret.Key, resolve func(ex *exchange.Exchange) Destina
 		localHosts: make(map[string]bool),
 		responses:  make(map[sampleKey]int64),
 		headers:    make(map[headerKey][]match),
+		dests:      make(map[destKey]Destination),
 	}
 	a.onMatch = a.keep
 	return a
@@ -173,12 +177,14 @@ func (a *Analyzer) scanHeader(dir detect.Direction, h *exchange.Header) {
 	a.headers[k] = ms
 }
 
-// scan runs the detectors over every part of ex that carries data. Request
-// parts are always scanned: they are what leaves for the destination.
-// Response bodies, the bulk of the bytes, are scanned for the first
-// ResponseSampleAfter answers of each (server, method), then one in
-// ResponseSampleEvery: enough to learn what an API returns, at a fraction
-// of the cost on a busy server.
+// scan runs the detectors over every part of ex that carries data. What
+// leaves this host is always scanned whole: the path, query and headers of
+// every request, and the body of a request to a remote destination. Bodies
+// coming in — requests to a local service, and every response — are the
+// bulk of a busy server's bytes, so they are scanned for the first
+// ResponseSampleAfter exchanges of each (server, method, side), then one in
+// ResponseSampleEvery: enough to learn what an API receives and returns, at a
+// fraction of the cost.
 func (a *Analyzer) scan(ex *exchange.Exchange) {
 	sc, fn := a.scanner, a.onMatch
 	sc.ScanPath(detect.DirRequest, ex.Path, fn)
@@ -188,24 +194,59 @@ func (a *Analyzer) scan(ex *exchange.Exchange) {
 	for i := range ex.Request.Headers {
 		a.scanHeader(detect.DirRequest, &ex.Request.Headers[i])
 	}
-	sc.ScanBody(detect.DirRequest, ex.Request.ContentType, ex.Request.Body, fn)
+	if len(ex.Request.Body) > 0 &&
+		(ex.Direction != exchange.DirInbound || a.sampled(ex, detect.DirRequest)) {
+		sc.ScanBody(detect.DirRequest, ex.Request.ContentType, ex.Request.Body, fn)
+	}
 	for i := range ex.Response.Headers {
 		a.scanHeader(detect.DirResponse, &ex.Response.Headers[i])
 	}
-	if len(ex.Response.Body) == 0 {
-		return
+	if len(ex.Response.Body) > 0 && a.sampled(ex, detect.DirResponse) {
+		sc.ScanBody(detect.DirResponse, ex.Response.ContentType, ex.Response.Body, fn)
 	}
+}
+
+// destination resolves where ex went, remembering the answer per (client,
+// server, Host): a connection's exchanges all go to the same place, and
+// resolving costs name normalisation, cache and catalog lookups.
+func (a *Analyzer) destination(ex *exchange.Exchange) Destination {
+	k := destKey{ex.Client.Addr(), ex.Server, ex.Host}
+	if d, ok := a.dests[k]; ok {
+		return d
+	}
+	d := a.resolve(ex)
+	if len(a.dests) >= maxCachedDests {
+		a.dests = make(map[destKey]Destination)
+	}
+	k.host = strings.Clone(k.host)
+	a.dests[k] = d
+	return d
+}
+
+// destKey identifies what Destination depends on.
+type destKey struct {
+	client netip.Addr
+	server netip.AddrPort
+	host   string
+}
+
+// maxCachedDests bounds the destination cache; it starts afresh when full,
+// so a name whose DNS answer changed is resolved again soon enough.
+const maxCachedDests = 4096
+
+// sampled counts a body of one side of ex and says whether to scan it.
+func (a *Analyzer) sampled(ex *exchange.Exchange, dir detect.Direction) bool {
 	if len(a.responses) >= maxSampleKeys {
 		a.responses = make(map[sampleKey]int64)
 	}
-	k := sampleKey{ex.Server, ex.Method}
+	k := sampleKey{ex.Server, ex.Method, dir}
 	n := a.responses[k]
 	a.responses[k] = n + 1
 	if n >= a.cfg.responseSampleAfter() && n%a.cfg.responseSampleEvery() != 0 {
 		a.stats.SampledOut++
-		return
+		return false
 	}
-	sc.ScanBody(detect.DirResponse, ex.Response.ContentType, ex.Response.Body, fn)
+	return true
 }
 
 // Stats returns the counters.
@@ -226,7 +267,7 @@ func (a *Analyzer) Exchange(ex *exchange.Exchange) {
 	}
 	a.stats.Matches += int64(len(a.matches))
 
-	d := a.resolve(ex)
+	d := a.destination(ex)
 	if d.Host == "" {
 		d.Host = ex.Host
 	}

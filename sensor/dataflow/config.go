@@ -43,10 +43,12 @@ type Config struct {
 	UndeclaredMultiplier   float64 `yaml:"undeclared_multiplier" json:"undeclared_multiplier"`
 	UnclassifiedMultiplier float64 `yaml:"unclassified_multiplier" json:"unclassified_multiplier"`
 
-	// ResponseSampleAfter is how many response bodies of each (server,
-	// method) are scanned before sampling starts; after that one in
-	// ResponseSampleEvery is. Request bodies are always scanned. Defaults
-	// 64 and 16; set ResponseSampleEvery to 1 to scan every response.
+	// ResponseSampleAfter is how many incoming bodies (responses, and
+	// requests to local services) of each (server, method, side) are
+	// scanned before sampling starts; after that one in
+	// ResponseSampleEvery is. Bodies sent to remote destinations are always
+	// scanned. Defaults 64 and 16; set ResponseSampleEvery to 1 to scan
+	// every body.
 	ResponseSampleAfter int64 `yaml:"response_sample_after" json:"response_sample_after"`
 	ResponseSampleEvery int64 `yaml:"response_sample_every" json:"response_sample_every"`
 
