@@ -11,6 +11,7 @@ import (
 	"github.com/apitap/apitap/sensor/dataflow"
 	"github.com/apitap/apitap/sensor/engine"
 	"github.com/apitap/apitap/sensor/exchange"
+	"github.com/apitap/apitap/sensor/internal/cputime"
 	"github.com/apitap/apitap/sensor/internal/synth"
 	"github.com/apitap/apitap/sensor/inventory"
 	"github.com/apitap/apitap/sensor/secret"
@@ -77,21 +78,23 @@ func runLevel(tb testing.TB, path string, l level, key secret.Key) time.Duration
 		a = New(cfg)
 		emit = a
 	}
-	t0 := time.Now()
-	sum := engine.Run(src, &engine.Config{}, 1, emit, nil)
-	if a != nil {
-		if _, err := a.Finish(sum); err != nil {
-			tb.Fatal(err)
+	_, cpu := cputime.Measure(func() {
+		sum := engine.Run(src, &engine.Config{}, 1, emit, nil)
+		if a != nil {
+			if _, err := a.Finish(sum); err != nil {
+				tb.Fatal(err)
+			}
 		}
-	}
-	return time.Since(t0)
+	})
+	return cpu
 }
 
 // BenchmarkAnalysisOverhead runs the single-worker pipeline on the same
 // generated capture with more and more analysis switched on, in one
-// process, and reports each rate and the slowdown each layer costs:
-// discovery against the core alone, and classification against the run
-// without it.
+// process, and reports each rate (per CPU second: user+sys of all
+// threads, steadier than wall time on a shared machine) and the slowdown
+// each layer costs: discovery against the core alone, and classification
+// against the run without it.
 func BenchmarkAnalysisOverhead(b *testing.B) {
 	// The large capture: analyses learn each endpoint's shape from its
 	// first few bodies, and a short capture would weigh that warm-up as if
@@ -116,7 +119,7 @@ func BenchmarkAnalysisOverhead(b *testing.B) {
 	}
 	n := float64(b.N)
 	for l, name := range []string{"core", "discovery", "vendors", "full"} {
-		b.ReportMetric(mb*n/d[l].Seconds(), name+"-MB/s")
+		b.ReportMetric(mb*n/d[l].Seconds(), name+"-MB/cpu-s")
 	}
 	b.ReportMetric(d[discovery].Seconds()/d[coreOnly].Seconds()-1, "discovery-slowdown")
 	b.ReportMetric(d[full].Seconds()/d[vendors].Seconds()-1, "classification-slowdown")
