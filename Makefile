@@ -33,7 +33,7 @@ test: ## Run every test: unit, corpus, kernel and namespace-lab tests (the last 
 
 .PHONY: e2e
 e2e: build ## Run only the network-namespace lab tests (needs root, nginx, curl, tcpdump).
-	$(GO) test -count=1 -tags e2e -timeout 30m -p 1 -run 'E2E|Lab' ./scripts/... ./sensor/... ./pipeline/...
+	$(GO) test -count=1 -tags e2e -timeout 30m ./scripts/...
 
 .PHONY: bench
 bench: ## Run the benchmarks (count 10) into $(BENCHOUT) for benchstat.
