@@ -42,9 +42,12 @@ func authSchemes(ex *exchange.Exchange, out []string) []string {
 }
 
 // mayNameKey is a cheap test before the map lookup: every name in
-// apiKeyHeaders contains "key" or "token", and most headers do not.
+// apiKeyHeaders is 6 to 14 bytes long and ends in "key" or "token", and
+// most headers do not, so a length and a last-byte check rule them out
+// without scanning the name.
 func mayNameKey(name string) bool {
-	return strings.Contains(name, "key") || strings.Contains(name, "token")
+	n := len(name)
+	return n >= 6 && n <= 14 && (name[n-1] == 'y' || name[n-1] == 'n')
 }
 
 func authorizationScheme(v string) string {

@@ -59,6 +59,7 @@ type endpoint struct {
 	statuses   map[int]int64
 	clients    map[netip.Addr]struct{}
 	lastClient netip.Addr // the client of the last exchange, already in clients
+	lastStatus int        // 1 + the status of the last exchange (in statuses); 0: none
 	nonClient  bool       // a non-4xx response was seen
 	deprecHdr  bool       // a response carried Deprecation or Sunset
 	reqSamples int
@@ -235,8 +236,13 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 	if ex.End.After(ep.LastSeen) {
 		ep.LastSeen = ex.End
 	}
-	if _, ok := ep.statuses[ex.Status]; !ok {
-		changed = append(changed, "status "+strconv.Itoa(ex.Status))
+	// Most calls repeat the status of the call before; only a different
+	// one can be new to the map.
+	if ex.Status+1 != ep.lastStatus {
+		ep.lastStatus = ex.Status + 1
+		if _, ok := ep.statuses[ex.Status]; !ok {
+			changed = append(changed, "status "+strconv.Itoa(ex.Status))
+		}
 	}
 	ep.statuses[ex.Status]++
 	if ex.Status != 0 && (ex.Status < 400 || ex.Status >= 500) {
@@ -246,10 +252,15 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 	// the last one and skip the set for it.
 	if c := ex.Client.Addr(); c != ep.lastClient {
 		ep.lastClient = c
-		if len(ep.clients) < inv.cfg.maxClients() {
-			ep.clients[c] = struct{}{}
-		} else if _, ok := ep.clients[c]; !ok {
-			ep.ClientsCapped = true
+		// Look up before inserting: with many clients per endpoint nearly
+		// every call comes from a known one, and a lookup is cheaper than
+		// an assignment that finds the key already there.
+		if _, ok := ep.clients[c]; !ok {
+			if len(ep.clients) < inv.cfg.maxClients() {
+				ep.clients[c] = struct{}{}
+			} else {
+				ep.ClientsCapped = true
+			}
 		}
 	}
 	ep.Direction = ex.Direction.String()

@@ -208,6 +208,41 @@ func Classify(seg string, versionPos bool) Kind {
 	return KindLiteral
 }
 
+// quickKind classifies the segments that dominate real paths (short
+// integers, UUIDs, ObjectIDs and lower-case words) in one pass over the
+// bytes, without the counters and checks of Classify. ok is false when the
+// segment needs Classify; when ok is true the kind is the one Classify
+// returns (TestQuickKindAgrees holds the two together).
+func quickKind(seg string) (k Kind, ok bool) {
+	n := len(seg)
+	if n == 0 || n > 36 {
+		return KindLiteral, false
+	}
+	all, hex := uint8(0xff), true
+	for i := 0; i < n; i++ {
+		c := class[seg[i]]
+		all &= c
+		hex = hex && c&(cDigit|cHexLetter) != 0
+	}
+	switch {
+	case all&cDigit != 0:
+		// Card numbers have 13 to 19 digits; shorter runs are plain ids.
+		if n < 13 {
+			return KindInteger, true
+		}
+	case all&cLower != 0:
+		// Letters only: a word, unless long enough to be a hex id.
+		if !hex || n < 8 {
+			return KindLiteral, true
+		}
+	case hex && n == 24:
+		return KindObjectID, true
+	case n == 36 && isUUID(seg):
+		return KindUUID, true
+	}
+	return KindLiteral, false
+}
+
 // slugLike reports whether every part of a '-' or '_' separated segment is
 // a word or a number of at most 4 digits (a year, a count), so that no part
 // looks random.

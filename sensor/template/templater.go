@@ -82,11 +82,16 @@ func (t *Templater) typed(path string) *Shape {
 		if i > len(path) && seg == "" {
 			break
 		}
-		k := Classify(seg, versionPos)
+		k, quick := quickKind(seg)
+		if !quick {
+			k = Classify(seg, versionPos)
+		}
 		t.kinds = append(t.kinds, k)
 		t.offs = append(t.offs, start)
-		// A version position continues through "api", "rest" and versions.
-		versionPos = k == KindLiteral && (seg == "api" || seg == "rest" || isVersionLike(seg))
+		// A version position continues through "api", "rest" and versions;
+		// a quick literal is a word without digits, so never a version.
+		versionPos = k == KindLiteral && (seg == "api" || seg == "rest" ||
+			!quick && isVersionLike(seg))
 		t.key = append(t.key, '/')
 		if k == KindLiteral {
 			t.key = append(t.key, seg...)
