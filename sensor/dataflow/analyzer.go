@@ -158,6 +158,11 @@ func (a *Analyzer) keep(m *detect.Match) {
 // scanHeader scans one header, or replays what the same value matched
 // before.
 func (a *Analyzer) scanHeader(dir detect.Direction, h *exchange.Header) {
+	// Metadata headers never match: test the short name before hashing
+	// name and value for the cache.
+	if h.Value == "" || detect.SkipsHeader(h.Name) {
+		return
+	}
 	k := headerKey{dir, h.Name, h.Value}
 	if ms, ok := a.headers[k]; ok {
 		a.matches = append(a.matches, ms...)

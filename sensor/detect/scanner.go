@@ -215,7 +215,9 @@ func (s *Scanner) scanValue(c *scanCtx, v []byte) {
 		c.base += lead
 	}
 	c.found = 0
-	s.shapes(c, v)
+	if !inertShape(v) {
+		s.shapes(c, v)
+	}
 	if c.kind != keyNone {
 		s.keyed(c, v)
 	}
@@ -334,6 +336,40 @@ var wordSep = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// inertShape reports values that no shape detector can match, so that the
+// common JSON numbers ("qty": 2, "price": 19.99) and lower-case words
+// ("status": "created") skip the word and card scans: a number with at most
+// one dot has no separators (card groups, SSN dashes), no '+' (phone), too
+// few dots for an IPv4 address, and no vendor prefix starts with a digit;
+// lower-case letters and spaces hold no '@', no digit, no upper case and
+// none of the '_', '-' or '.' every lower-case vendor prefix has.
+// TestInertShape checks this against shapes itself.
+func inertShape(v []byte) bool {
+	i := 0
+	if v[0] == '-' {
+		i = 1
+	}
+	if i < len(v) && isDigit(v[i]) {
+		dots := 0
+		for ; i < len(v); i++ {
+			switch c := v[i]; {
+			case isDigit(c):
+			case c == '.' && dots == 0:
+				dots++
+			default:
+				return false
+			}
+		}
+		return true
+	}
+	for _, c := range v {
+		if !isLower(c) && c != ' ' {
+			return false
+		}
+	}
+	return true
+}
 
 // shapes runs the detectors that recognise a value by its shape alone.
 func (s *Scanner) shapes(c *scanCtx, v []byte) {
@@ -479,6 +515,12 @@ func (s *Scanner) cards(c *scanCtx, v []byte) {
 		i = max(end, i+1)
 	}
 }
+
+// SkipsHeader reports whether ScanHeader ignores a header by its name
+// alone (protocol metadata such as Accept or Content-Length), so a caller
+// that caches results per header value can skip the cache as well. name
+// must be lower case.
+func SkipsHeader(name string) bool { return skipHeaders[name] }
 
 // ScanHeader runs the detectors over one header. name must be lower case.
 func (s *Scanner) ScanHeader(dir Direction, name, value string, fn func(*Match)) {

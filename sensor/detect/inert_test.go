@@ -1,0 +1,55 @@
+package detect
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/apitap/apitap/sensor/secret"
+)
+
+// TestInertShape holds the skip in scanValue to what it claims: shapes finds
+// nothing in any value inertShape accepts, in any position.
+func TestInertShape(t *testing.T) {
+	tests := []struct {
+		v     string
+		inert bool
+	}{
+		{"2", true}, {"19.99", true}, {"-42", true}, {"1.2.3.4", false}, {"created", true},
+		{"blue cotton shirt", true}, {"Jane", false}, {"+14155552671", false},
+		{"4111 1111 1111 1111", false}, {"123-45-6789", false}, {"ghp_x", false}, {"-", false},
+		{"1e5", false}, {"sk-ant-abc", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.v, func(t *testing.T) {
+			if got := inertShape([]byte(tt.v)); got != tt.inert {
+				t.Fatalf("inertShape(%q) = %v; want %v", tt.v, got, tt.inert)
+			}
+		})
+	}
+
+	sc := NewScanner(secret.Key{})
+	alphabets := []string{"0123456789.", "abcdefghijklmnopqrstuvwxyz ", "0123456789-"}
+	r := rand.New(rand.NewPCG(3, 4))
+	buf := make([]byte, 0, 64)
+	checked := 0
+	for range 50000 {
+		a := alphabets[r.IntN(len(alphabets))]
+		buf = buf[:0]
+		for range 1 + r.IntN(40) {
+			buf = append(buf, a[r.IntN(len(a))])
+		}
+		if !inertShape(buf) {
+			continue
+		}
+		checked++
+		for _, pos := range []Position{PosBody, PosPath, PosHeader} {
+			c := scanCtx{pos: pos, fn: func(m *Match) {
+				t.Fatalf("shapes(%q) found %s; inertShape said it cannot", buf, m.Class)
+			}}
+			sc.shapes(&c, buf)
+		}
+	}
+	if checked < 10000 {
+		t.Fatalf("checked %d inert values; want at least 10000", checked)
+	}
+}
