@@ -36,6 +36,8 @@ type Scanner struct {
 	key2 []byte // decoded key scratch
 	alt  []byte // second value scratch (spaced IBAN, basic auth)
 
+	cardDigits [19]byte // the digits of a grouped card number, for cards
+
 	// JSON key context per depth: the key last seen in the object at that
 	// depth, the key that named the container, and whether it is an object.
 	curKey  [MaxJSONDepth + 1][2]int
@@ -475,7 +477,9 @@ func (s *Scanner) word(c *scanCtx, v []byte, i, j int) {
 // "3782-822463-10005"); bare digit runs count only under a card key, which
 // keyed handles.
 func (s *Scanner) cards(c *scanCtx, v []byte) {
-	var digits [19]byte
+	// The digits live in the Scanner: a local array would escape through
+	// emit and cost an allocation per value with 12 or more digits.
+	digits := &s.cardDigits
 	var groups [6]int
 	for i := 0; i < len(v); {
 		if !isDigit(v[i]) || (i > 0 && (isDigit(v[i-1]) || isAlpha(v[i-1]))) {
