@@ -408,65 +408,103 @@ func TestExampleConfigsE2E(t *testing.T) {
 }
 
 // TestLiveBenchE2E replays a synthetic capture (sensor/internal/synth) onto
-// a veth with tcpreplay at increasing rates while `apitap run` captures on
-// the other end, and logs per rate: apitap's CPU seconds per million
-// exchanges, kernel drops and peak RSS. It runs only with
-// APITAP_BENCH_LIVE=1 (make bench-live): it takes minutes and its numbers
-// are measurements, not pass/fail checks.
+// a veth with tcpreplay at increasing rates and, at each rate, measures one
+// after the other two tools capturing on the other end in the same
+// namespace: `apitap run`, then tshark as a peer that does the same job
+// (dissect HTTP requests and responses off the wire). It logs a table per
+// tool and rate: CPU seconds per million exchanges, exchanges reported,
+// kernel drops and peak RSS. CPU is counted from the moment the tool is
+// ready until it has exited (rusage, which includes tshark's dumpcap child),
+// so work left over when the replay ends is charged and start-up (heavy
+// for tshark's dissector tables) is not. It runs
+// only with APITAP_BENCH_LIVE=1 (make bench-live): it takes minutes and its
+// numbers are measurements, not pass/fail checks.
 func TestLiveBenchE2E(t *testing.T) {
 	if os.Getenv("APITAP_BENCH_LIVE") == "" {
 		t.Skip("set APITAP_BENCH_LIVE=1 (make bench-live) to run the live capture benchmark")
 	}
 	l := New(t)
-	Require(t, "tcpreplay", "go")
+	Require(t, "tcpreplay", "tshark", "go")
 	srv, cli := l.Namespace("srv"), l.Namespace("cli")
 	link := l.Link(srv, cli)
 	dir := t.TempDir()
 	// The engine's pipeline benchmark writes the synthetic capture once
 	// and keeps it in the temp dir (make bench-core); scripts/lab cannot
-	// import sensor/internal/synth itself.
+	// import sensor/internal/synth itself. The smallest plaintext one is
+	// preferred: TLS flows carry no exchanges either tool could count.
 	caps, _ := filepath.Glob(filepath.Join(os.TempDir(), "apitap-synth-v2-*.pcap"))
 	if len(caps) == 0 {
 		t.Skip("no synthetic capture in the temp dir: run make bench-core first")
 	}
-	pcap, best := caps[0], int64(-1)
+	pcap, best := "", int64(-1)
 	for _, c := range caps {
-		if fi, err := os.Stat(c); err == nil && (best < 0 || fi.Size() < best) {
+		fi, err := os.Stat(c)
+		if err != nil {
+			continue
+		}
+		plain, bestPlain := !strings.Contains(c, "-tls"), !strings.Contains(pcap, "-tls")
+		if best < 0 || (plain && !bestPlain) || (plain == bestPlain && fi.Size() < best) {
 			pcap, best = c, fi.Size()
 		}
 	}
-	t.Logf("replaying %s (%d MB)", pcap, best>>20)
-	for _, mbps := range []string{"50", "200", "800", "topspeed"} {
-		state := filepath.Join(dir, "state-"+mbps)
-		conf := filepath.Join(dir, "bench-"+mbps+".yaml")
-		os.WriteFile(conf, []byte(fmt.Sprintf("state_dir: %q\nmetrics:\n  listen: \"off\"\n"+
-			"output:\n  type: file\n  file:\n    path: %q\n", state, filepath.Join(dir, "findings-"+mbps))), 0o600)
-		exch := filepath.Join(dir, "exchanges-"+mbps+".jsonl")
-		p := startDaemon(t, srv, "run", "--config", conf, "-i", link.IfA, "--exchanges", exch,
-			"--emit-interval", "5s")
+	t.Logf("replaying %s (%d MB), which holds %d HTTP requests (tshark -r)", pcap, best>>20,
+		pcapHTTPRequests(t, pcap))
+	replay := func(mbps string) {
 		rate := []string{"--mbps", mbps}
 		if mbps == "topspeed" {
 			rate = []string{"--topspeed"}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
 		args := append([]string{"-q", "-i", link.IfB}, append(rate, pcap)...)
-		out, err := cli.Command(ctx, "tcpreplay", args...).CombinedOutput()
-		cancel()
-		if err != nil {
+		if out, err := cli.Command(ctx, "tcpreplay", args...).CombinedOutput(); err != nil {
 			t.Fatalf("tcpreplay %s: %v\n%s", mbps, err, out)
 		}
+	}
+	var rows []liveRow
+	for _, mbps := range []string{"50", "200", "800", "topspeed"} {
+		state := filepath.Join(dir, "state-"+mbps)
+		conf := filepath.Join(dir, "bench-"+mbps+".yaml")
+		findings := filepath.Join(dir, "findings-"+mbps)
+		os.WriteFile(conf, []byte(fmt.Sprintf("state_dir: %q\nmetrics:\n  listen: \"off\"\n"+
+			"output:\n  type: file\n  file:\n    path: %q\n", state, findings)), 0o600)
+		exch := filepath.Join(dir, "exchanges-"+mbps+".jsonl")
+		p := startDaemon(t, srv, "run", "--config", conf, "-i", link.IfA, "--exchanges", exch,
+			"--emit-interval", "5s")
 		pid := p.Cmd.Process.Pid
-		cpu := procCPUSeconds(t, pid)
-		rss := procField(t, pid, "VmHWM:")
+		cpu0 := treeCPUSeconds(pid)
+		replay(mbps)
 		stopDaemon(t, p)
-		drops := 0
+		cpu, rss := exitCPUSeconds(t, p)
+		cpu -= cpu0
+		drops, shed := 0, 0
 		if i := strings.Index(p.Output(), "kernel_drops="); i >= 0 {
 			fmt.Sscanf(p.Output()[i+len("kernel_drops="):], "%d", &drops)
 		}
+		if i := strings.Index(p.Output(), "shed="); i >= 0 {
+			fmt.Sscanf(p.Output()[i+len("shed="):], "%d", &shed)
+		}
 		n := countLines(t, exch)
-		t.Logf("rate %s Mbit/s: %d exchanges, %.2f CPU s per million exchanges, kernel drops %d, "+
-			"peak RSS %s", mbps, n, cpu/float64(max(n, 1))*1e6, drops, rss)
+		rows = append(rows, liveRow{rate: mbps, tool: "apitap", cpu: cpu, exchanges: n,
+			detail: fmt.Sprintf("log lines, %d shed", shed), drops: drops, peakKB: rss})
+
+		ts := startTshark(t, srv, link.IfA)
+		pid = ts.proc.Cmd.Process.Pid
+		cpu0 = treeCPUSeconds(pid)
+		replay(mbps)
+		live := treeCPUSeconds(pid) - cpu0
+		rss = treePeakKB(pid)
+		req, resp, tdrops := ts.stop(t)
+		cpu, peak := exitCPUSeconds(t, ts.proc)
+		cpu -= cpu0
+		rss = max(rss, peak)
+		t.Logf("tshark at %s: %.2f CPU s while the replay ran, %.2f s in all", mbps, live, cpu)
+		rows = append(rows, liveRow{rate: mbps, tool: "tshark", cpu: cpu, exchanges: min(req, resp),
+			detail: fmt.Sprintf("%d req / %d resp", req, resp), drops: tdrops, peakKB: rss})
+		t.Logf("rate %s Mbit/s: apitap %d exchanges, tshark %d requests / %d responses", mbps,
+			n, req, resp)
 	}
+	logLiveTable(t, rows)
 }
 
 // procCPUSeconds returns the user+system CPU time of pid.
@@ -480,18 +518,4 @@ func procCPUSeconds(t *testing.T, pid int) float64 {
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return (ut + st) / 100 // USER_HZ
-}
-
-// procField returns one line's value from /proc/PID/status.
-func procField(t *testing.T, pid int, key string) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, key) {
-			return strings.TrimSpace(strings.TrimPrefix(line, key))
-		}
-	}
-	return "?"
 }
