@@ -113,6 +113,114 @@ func TestSocketAttributionE2E(t *testing.T) {
 	}
 }
 
+// TestCaptureModesCountE2E checks that TCX and AF_PACKET capture count the
+// same traffic the same way: a Go client in one namespace makes 100 calls to
+// nginx in another over a veth pair (half on one keep-alive connection,
+// half on a new connection each), `apitap run --capture ebpf` and then
+// `--capture afpacket` watch the server's end, and each must report exactly
+// one exchange per call, with the call's path and nginx's status.
+func TestCaptureModesCountE2E(t *testing.T) {
+	l := New(t)
+	Require(t, "nginx", "go")
+	srv, cli := l.Namespace("srv"), l.Namespace("cli")
+	ln := l.Link(srv, cli)
+	ng := srv.Nginx(t, netip.AddrPortFrom(ln.A, 8080),
+		`location / { return 200 "{\"ok\":true}"; }`)
+
+	const n = 100
+	got := map[string]int{}
+	for _, mode := range []string{"ebpf", "afpacket"} {
+		dir := t.TempDir()
+		conf := filepath.Join(dir, "apitap.yaml")
+		os.WriteFile(conf, []byte(fmt.Sprintf("state_dir: %q\nmetrics:\n  listen: \"off\"\n",
+			filepath.Join(dir, "state"))), 0o600)
+		exch := filepath.Join(dir, "exchanges.jsonl")
+		p := startDaemon(t, srv, "run", "--config", conf, "--capture", mode, "-i", ln.IfA,
+			"--exchanges", exch, "--emit-interval", "1s")
+		want := "mode=" + mode + " "
+		if mode == "ebpf" {
+			if strings.Contains(p.Output(), "mode=ebpf-tc ") {
+				t.Skip("this kernel has no TCX (apitap attached a legacy tc classifier)")
+			}
+			want = "mode=ebpf-tcx "
+		}
+		if !strings.Contains(p.Output(), want) {
+			t.Fatalf("%s capture: no %q in apitap's output (a fallback?):\n%s", mode, want,
+				p.Output())
+		}
+
+		keep := &http.Client{Timeout: 5 * time.Second,
+			Transport: &http.Transport{DialContext: cli.DialContext}}
+		fresh := &http.Client{Timeout: 5 * time.Second,
+			Transport: &http.Transport{DialContext: cli.DialContext, DisableKeepAlives: true}}
+		answered := 0
+		for i := range n {
+			hc := keep
+			if i%2 == 1 {
+				hc = fresh
+			}
+			resp, err := hc.Get(fmt.Sprintf("http://%s/count/%s/%d", ng.Addr, mode, i))
+			if err != nil {
+				t.Fatalf("%s: call %d: %v", mode, i, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				answered++
+			}
+		}
+		keep.CloseIdleConnections()
+		if answered != n {
+			t.Fatalf("%s: nginx answered %d of %d calls with 200", mode, answered, n)
+		}
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+			if countLines(t, exch) >= n {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		stopDaemon(t, p)
+
+		type record struct {
+			Method string `json:"method"`
+			Path   string `json:"path"`
+			Status int    `json:"status"`
+		}
+		seen := map[string]int{}
+		lines := 0
+		b, _ := os.ReadFile(exch)
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			lines++
+			var r record
+			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+				t.Fatalf("%s: exchange line %q: %v", mode, sc.Text(), err)
+			}
+			if r.Method != "GET" || r.Status != 200 {
+				t.Errorf("%s: exchange %s %s status %d; want GET with 200", mode, r.Method,
+					r.Path, r.Status)
+			}
+			seen[r.Path]++
+		}
+		for i := range n {
+			path := fmt.Sprintf("/count/%s/%d", mode, i)
+			if k := seen[path]; k != 1 {
+				t.Errorf("%s: %s reported %d times; want once", mode, path, k)
+			}
+		}
+		if lines != n {
+			t.Errorf("%s capture reported %d exchanges; the client made %d calls", mode, lines, n)
+		}
+		got[mode] = lines
+	}
+	if got["ebpf"] != got["afpacket"] {
+		t.Errorf("TCX reported %d exchanges, AF_PACKET %d, for the same %d calls",
+			got["ebpf"], got["afpacket"], n)
+	}
+	t.Logf("%d calls: TCX %d exchanges, AF_PACKET %d", n, got["ebpf"], got["afpacket"])
+}
+
 // benchRun is one measured `apitap run`.
 type benchRun struct {
 	label     string
