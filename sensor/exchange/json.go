@@ -116,32 +116,39 @@ func appendNullable(dst []byte, s string) []byte {
 	return appendString(dst, s)
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
-// control characters and the characters HTML treats specially are escaped.
+// appendString appends s as a JSON string.
 func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	dst = AppendJSONEscaped(dst, s)
+	return append(dst, '"')
+}
+
+// AppendJSONEscaped appends s escaped for the inside of a JSON string:
+// quotes, backslashes and control characters escaped, invalid UTF-8 turned
+// into U+FFFD, and U+2028/U+2029 escaped because JavaScript consumers choke
+// on them. <, > and & are left alone: the output is never embedded in HTML.
+func AppendJSONEscaped(b []byte, s string) []byte {
+	const hexd = "0123456789abcdef"
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if c >= 0x20 && c != '"' && c != '\\' {
 				i++
 				continue
 			}
-			dst = append(dst, s[start:i]...)
+			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
-				dst = append(dst, '\\', c)
+				b = append(b, '\\', c)
 			case '\n':
-				dst = append(dst, '\\', 'n')
+				b = append(b, '\\', 'n')
 			case '\r':
-				dst = append(dst, '\\', 'r')
+				b = append(b, '\\', 'r')
 			case '\t':
-				dst = append(dst, '\\', 't')
+				b = append(b, '\\', 't')
 			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+				b = append(b, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&0xf])
 			}
 			i++
 			start = i
@@ -149,14 +156,21 @@ func appendString(dst []byte, s string) []byte {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
+			b = append(b, s[start:i]...)
+			b = append(b, "\ufffd"...)
+			i++
+			start = i
+			continue
+		}
+		// U+2028 and U+2029 are valid JSON but break JavaScript consumers.
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexd[r&0xf])
 			i += size
 			start = i
 			continue
 		}
 		i += size
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(b, s[start:]...)
 }
