@@ -46,17 +46,25 @@ func runRead(args []string, stdout, stderr io.Writer) error {
 	var f readFlags
 	fset := flag.NewFlagSet("read", flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	fset.StringVar(&f.file, "r", "", "capture `FILE` to read (pcap or pcapng; - for standard input)")
+	fset.StringVar(&f.file, "r", "",
+		"capture `FILE` to read (pcap or pcapng; - for standard input)")
 	fset.StringVar(&f.format, "format", "table", "output format: table or json")
-	fset.StringVar(&f.exchanges, "exchanges", "", "write one JSON line per exchange to `OUT` (- for stdout)")
-	fset.IntVar(&f.workers, "workers", 1, "parsing workers; flows are sharded over them by hash (0 = one per CPU)")
+	fset.StringVar(&f.exchanges, "exchanges", "",
+		"write one JSON line per exchange to `OUT` (- for stdout)")
+	fset.IntVar(&f.workers, "workers", 1,
+		"parsing workers; flows are sharded over them by hash (0 = one per CPU)")
 	fset.StringVar(&f.vendors, "vendors", "", "YAML `FILE` listing the approved (declared) vendors")
 	fset.Var(&f.specs, "spec", "OpenAPI 3 `FILE` (YAML or JSON) documenting a service; repeat for several")
-	fset.StringVar(&f.export, "export", "", "write the observed inventory as an OpenAPI 3 YAML document to `FILE`")
-	fset.StringVar(&f.state, "state", "", "inventory state `FILE`: loaded before the run if it exists, saved after")
-	fset.StringVar(&f.keyFile, "key-file", defaultKeyFile(), "fingerprint key `FILE` (created with mode 0600 on first use)")
-	fset.StringVar(&f.kafka, "kafka", "", "send findings and inventory to Kafka `BROKERS` (host:port,…) as OCSF")
-	fset.StringVar(&f.configFile, "config", "", "config `FILE`: its vendors (tiers, policy), data and output.kafka sections apply")
+	fset.StringVar(&f.export, "export", "",
+		"write the observed inventory as an OpenAPI 3 YAML document to `FILE`")
+	fset.StringVar(&f.state, "state", "",
+		"inventory state `FILE`: loaded before the run if it exists, saved after")
+	fset.StringVar(&f.keyFile, "key-file", defaultKeyFile(),
+		"fingerprint key `FILE` (created with mode 0600 on first use)")
+	fset.StringVar(&f.kafka, "kafka", "",
+		"send findings and inventory to Kafka `BROKERS` (host:port,…) as OCSF")
+	fset.StringVar(&f.configFile, "config", "",
+		"config `FILE`: its vendors (tiers, policy), data and output.kafka sections apply")
 	fset.BoolVar(&f.noProgress, "no-progress", false, "never draw the progress bar")
 	fset.IntVar(&f.maxFlows, "max-flows", 0, "most flows held per worker (default 262144)")
 	fset.Usage = func() {

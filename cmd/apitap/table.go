@@ -18,7 +18,8 @@ func writeTable(w io.Writer, r *analysis.Report) {
 	fmt.Fprintf(w, "SUMMARY\n  packets %d  flows %d  exchanges %d (unanswered %d)  tls flows %d  dns %d\n",
 		s.Packets, s.Flows, s.Exchanges, s.Unanswered, s.TLSFlows, s.DNS)
 	if s.First != nil {
-		fmt.Fprintf(w, "  time    %s → %s (%s)\n", s.First.Format(time.RFC3339), s.Last.Format(time.RFC3339),
+		fmt.Fprintf(w, "  time    %s → %s (%s)\n", s.First.Format(time.RFC3339),
+			s.Last.Format(time.RFC3339),
 			s.Last.Sub(*s.First).Round(time.Millisecond))
 	}
 	if len(s.ParseErrors) > 0 {
@@ -72,7 +73,8 @@ func writeSections(w io.Writer, r *analysis.Report) {
 	if len(r.Endpoints) > 0 {
 		fmt.Fprintln(w, "\nENDPOINTS")
 		tw := newTab(w)
-		fmt.Fprintln(tw, "  SERVICE\tHOST\tMETHOD\tTEMPLATE\tSTATUS\tREQS\tRESPONSES\tCLIENTS\tAUTH\tLAST SEEN")
+		fmt.Fprintln(tw, "  SERVICE\tHOST\tMETHOD\tTEMPLATE\tSTATUS\tREQS\tRESPONSES\tCLIENTS\t"+
+			"AUTH\tLAST SEEN")
 		for _, e := range r.Endpoints {
 			var st []string
 			for _, k := range sortedKeys64(e.Statuses) {
@@ -97,7 +99,8 @@ func writeSections(w io.Writer, r *analysis.Report) {
 	if len(r.ThirdParties) > 0 {
 		fmt.Fprintln(w, "\nTHIRD PARTIES")
 		tw := newTab(w)
-		fmt.Fprintln(tw, "  DESTINATION\tVENDOR\tCATEGORY\tTIER\tEVIDENCE\tPROTO\tFLOWS\tBYTES OUT\tDECLARED\tFIRST SEEN\tLAST SEEN")
+		fmt.Fprintln(tw, "  DESTINATION\tVENDOR\tCATEGORY\tTIER\tEVIDENCE\tPROTO\tFLOWS\t"+
+			"BYTES OUT\tDECLARED\tFIRST SEEN\tLAST SEEN")
 		for _, t := range r.ThirdParties {
 			v := "unclassified"
 			if t.Vendor != nil {

@@ -24,10 +24,14 @@ func (g *writer) clientHello(host string) []byte {
 	sni = append(sni, host...)
 	binary.BigEndian.PutUint16(sni[2:], uint16(len(sni)-4))
 	ext = append(ext, sni...)
-	ext = appendExt(ext, 0x000a, []byte{0, 6, 0, 0x1d, 0, 0x17, 0, 0x18})                               // groups
-	ext = appendExt(ext, 0x000d, []byte{0, 6, 4, 3, 8, 4, 4, 1})                                        // sig algs
-	ext = appendExt(ext, 0x0010, []byte{0, 12, 2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'}) // ALPN
-	ext = appendExt(ext, 0x002b, []byte{4, 3, 4, 3, 3})                                                 // versions
+	// groups
+	ext = appendExt(ext, 0x000a, []byte{0, 6, 0, 0x1d, 0, 0x17, 0, 0x18})
+	// sig algs
+	ext = appendExt(ext, 0x000d, []byte{0, 6, 4, 3, 8, 4, 4, 1})
+	// ALPN
+	ext = appendExt(ext, 0x0010, []byte{0, 12, 2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'})
+	// versions
+	ext = appendExt(ext, 0x002b, []byte{4, 3, 4, 3, 3})
 	ks := []byte{0, 36, 0, 0x1d, 0, 32}
 	for i := 0; i < 32; i++ {
 		ks = append(ks, byte(g.rng.Intn(256)))
