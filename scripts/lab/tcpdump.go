@@ -29,8 +29,11 @@ func (ns *Namespace) Tcpdump(t testing.TB, iface, path string, filter ...string)
 	// opening the file, and cannot write into a root-only temp dir.
 	// --immediate-mode: with TPACKET_V3, packets otherwise wait in a ring
 	// block until a timeout, and SIGINT would drop the ones still waiting.
-	args := append([]string{"-i", iface, "-w", path, "-U", "--immediate-mode", "-s", "0",
-		"-n", "-Z", "root"}, filter...)
+	// -B 32768: a 32 MiB kernel buffer, because CI runs other test packages
+	// on the same two cores and a starved tcpdump with the default 2 MiB
+	// drops packets (the test then miscounts requests it never captured).
+	args := append([]string{"-i", iface, "-w", path, "-U", "--immediate-mode", "-B", "32768",
+		"-s", "0", "-n", "-Z", "root"}, filter...)
 	lw := newLineWaiter("listening on")
 	p, err := ns.start("tcpdump", args, lw)
 	if err != nil {
