@@ -281,3 +281,33 @@ func TestCorpusSNIAndDNS(t *testing.T) {
 		t.Errorf("found %d of tshark's %d answered DNS names; want all", dnsFound, dnsTotal)
 	}
 }
+
+// TestShardedMatchesSingle runs every corpus capture with one worker and
+// with two (flows sharded by hash, one reader handing batches over) and
+// checks both find the same exchanges.
+func TestShardedMatchesSingle(t *testing.T) {
+	key := func(ex *exchange.Exchange) string {
+		return fmt.Sprintf("%s %s %s %s %d", ex.Client, ex.Server, ex.Method, ex.Path, ex.Status)
+	}
+	for _, f := range corpus.Files(t) {
+		one, _ := runFile(t, f, 1)
+		two, _ := runFile(t, f, 2)
+		count := map[string]int{}
+		for i := range one.exchanges {
+			count[key(&one.exchanges[i])]++
+		}
+		for i := range two.exchanges {
+			count[key(&two.exchanges[i])]--
+		}
+		for k, n := range count {
+			if n != 0 {
+				t.Errorf("%s: exchange %q seen %+d more times with one worker than with two",
+					filepath.Base(f), k, n)
+			}
+		}
+		if len(one.flows) != len(two.flows) {
+			t.Errorf("%s: %d flows with one worker, %d with two", filepath.Base(f), len(one.flows),
+				len(two.flows))
+		}
+	}
+}
