@@ -143,7 +143,7 @@ func runRead(args []string, stdout, stderr io.Writer) error {
 	cfg.Flows.MaxFlows = f.maxFlows
 	var bar *progressBar
 	if !f.noProgress {
-		bar = newProgressBar(f.file, stderr)
+		bar = newProgressBar(f.file, stderr, src.BytesRead)
 	}
 	var progress engine.Progress
 	if bar != nil {

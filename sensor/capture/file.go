@@ -42,6 +42,8 @@ type FileSource struct {
 	ng     *pcapgo.NgReader
 	link   LinkType
 	n      int // packets returned so far
+
+	counter *countingReader // set by OpenFile for files
 }
 
 // OpenFile opens the named capture; "-" means standard input.
@@ -58,12 +60,36 @@ func OpenFile(name string) (*FileSource, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: is a directory", name)
 	}
-	s, err := NewFileSource(name, f, f)
+	cr := &countingReader{r: f}
+	s, err := NewFileSource(name, cr, f)
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
+	s.counter = cr
 	return s, nil
+}
+
+// countingReader counts the bytes read through it, for progress reports.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// BytesRead returns how many bytes of the file have been read so far
+// (read-ahead included), or -1 for a stream such as standard input. Call
+// it from the goroutine that reads packets.
+func (s *FileSource) BytesRead() int64 {
+	if s.counter == nil {
+		return -1
+	}
+	return s.counter.n
 }
 
 // NewFileSource reads a capture from r, recognising pcap (either byte order,
