@@ -314,8 +314,10 @@ type span struct{ off, n int }
 
 func (s span) of(all string) string { return all[s.off : s.off+s.n] }
 
-// hdrSpan locates a header's name and value in the arena.
+// hdrSpan locates a header's name and value in the arena. A well-known
+// name is not copied at all: name holds the shared constant instead.
 type hdrSpan struct {
+	name      string
 	nameSpan  span
 	valueSpan span
 }
@@ -353,19 +355,25 @@ func (a *strArena) headers(dst *[]hdrSpan, hs []httpparse.Header, x *hdrIndex) [
 		cookie: -1}
 	out := (*dst)[:0]
 	for i, hd := range hs {
-		// Name and value side by side, then the name folded in place.
+		// The name is folded in place in the arena; a well-known name then
+		// gives its bytes back, so that most names cost no copy in the
+		// exchange's allocation.
 		off := len(a.buf)
 		a.buf = append(a.buf, hd.Name...)
-		a.buf = append(a.buf, hd.Value...)
-		name := a.buf[off : off+len(hd.Name)]
+		name := a.buf[off:]
 		for j, c := range name {
 			if 'A' <= c && c <= 'Z' {
 				name[j] = c + 'a' - 'A'
 			}
 		}
 		x.note(name, i)
-		out = append(out, hdrSpan{nameSpan: span{off, len(hd.Name)},
-			valueSpan: span{off + len(hd.Name), len(hd.Value)}})
+		sp := hdrSpan{nameSpan: span{off, len(hd.Name)}}
+		if k := wellKnownName(name); k != "" {
+			a.buf = a.buf[:off]
+			sp.name = k
+		}
+		sp.valueSpan = a.put(hd.Value)
+		out = append(out, sp)
 	}
 	*dst = out
 	return out
@@ -374,13 +382,47 @@ func (a *strArena) headers(dst *[]hdrSpan, hs []httpparse.Header, x *hdrIndex) [
 func materialize(dst *[]exchange.Header, hs []hdrSpan, all string) []exchange.Header {
 	out := (*dst)[:0]
 	for _, h := range hs {
-		out = append(out, exchange.Header{Name: h.nameSpan.of(all), Value: h.valueSpan.of(all)})
+		name := h.name
+		if name == "" {
+			name = h.nameSpan.of(all)
+		}
+		out = append(out, exchange.Header{Name: name, Value: h.valueSpan.of(all)})
 	}
 	*dst = out
 	if len(out) == 0 {
 		return nil
 	}
 	return out
+}
+
+// wellKnownNames are lower-cased field names common enough in API traffic
+// that the exchange points at these constants rather than at copies,
+// grouped by length so that a name is compared with a few at most.
+var wellKnownNames = func() (t [32][]string) {
+	for _, n := range []string{"host", "user-agent", "accept", "accept-encoding",
+		"accept-language", "content-type", "content-length", "connection", "authorization",
+		"cookie", "set-cookie", "date", "server", "cache-control", "transfer-encoding",
+		"content-encoding", "vary", "etag", "last-modified", "location", "origin", "referer",
+		"keep-alive", "pragma", "expires", "x-request-id", "x-forwarded-for",
+		"x-forwarded-proto", "x-api-key", "if-none-match", "access-control-allow-origin",
+		"strict-transport-security", "x-content-type-options", "x-frame-options",
+		"traceparent", "upgrade"} {
+		t[len(n)] = append(t[len(n)], n)
+	}
+	return t
+}()
+
+// wellKnownName returns the constant equal to a lower-cased name, or "".
+func wellKnownName(name []byte) string {
+	if len(name) >= len(wellKnownNames) {
+		return ""
+	}
+	for _, k := range wellKnownNames[len(name)] {
+		if string(name) == k {
+			return k
+		}
+	}
+	return ""
 }
 
 // upgradesToH2C reports whether a request asked to switch to h2c.
