@@ -239,55 +239,31 @@ func (x *hdrIndex) value(hs []httpparse.Header, i int) []byte {
 	return hs[i].Value
 }
 
-// note records a lower-cased field name found at index i; the first of each
-// name counts, as Message.Header finds the first.
-func (x *hdrIndex) note(name []byte, i int) {
+// note records the role of a well-known name found at index i; the first of
+// each counts, as Message.Header finds the first.
+func (x *hdrIndex) note(r hdrRole, i int) {
 	var p *int
-	switch len(name) {
-	case 12:
-		if string(name) == "content-type" {
-			p = &x.contentType
-		}
-	case 10:
-		if string(name) == "user-agent" {
-			p = &x.userAgent
-		}
-	case 13:
-		if string(name) == "authorization" {
-			p = &x.authorization
-		}
-	case 19:
-		if string(name) == "proxy-authorization" {
-			p = &x.proxyAuthorization
-		}
-	case 6:
-		if string(name) == "cookie" {
-			p = &x.cookie
-		}
-	}
-	if p != nil {
-		if *p < 0 {
-			*p = i
-		}
+	switch r {
+	case roleContentType:
+		p = &x.contentType
+	case roleUserAgent:
+		p = &x.userAgent
+	case roleAuthorization:
+		p = &x.authorization
+	case roleProxyAuthorization:
+		p = &x.proxyAuthorization
+	case roleCookie:
+		p = &x.cookie
+	case roleAPIKey:
+		x.apiKey = true
+		return
+	default:
 		return
 	}
-	if !x.apiKey && len(name) < 64 && apiKeyLens&(1<<len(name)) != 0 {
-		for _, k := range apiKeyHeaders {
-			if string(name) == k {
-				x.apiKey = true
-			}
-		}
+	if *p < 0 {
+		*p = i
 	}
 }
-
-// apiKeyLens has bit n set when some name in apiKeyHeaders is n bytes
-// long: most names are ruled out without a comparison.
-var apiKeyLens = func() (m uint64) {
-	for _, k := range apiKeyHeaders {
-		m |= 1 << len(k)
-	}
-	return m
-}()
 
 // authScheme is authScheme on headers indexed by x.
 func (x *hdrIndex) authScheme(hs []exchange.Header, qkeys []string) string {
@@ -366,11 +342,13 @@ func (a *strArena) headers(dst *[]hdrSpan, hs []httpparse.Header, x *hdrIndex) [
 				name[j] = c + 'a' - 'A'
 			}
 		}
-		x.note(name, i)
 		sp := hdrSpan{nameSpan: span{off, len(hd.Name)}}
-		if k := wellKnownName(name); k != "" {
+		// Every name emit looks for is well known, so one lookup both
+		// indexes the header and spares the copy.
+		if k := wellKnownName(name); k != nil {
 			a.buf = a.buf[:off]
-			sp.name = k
+			sp.name = k.name
+			x.note(k.role, i)
 		}
 		sp.valueSpan = a.put(hd.Value)
 		out = append(out, sp)
@@ -395,34 +373,65 @@ func materialize(dst *[]exchange.Header, hs []hdrSpan, all string) []exchange.He
 	return out
 }
 
+// hdrRole says which field of hdrIndex a well-known name fills.
+type hdrRole uint8
+
+const (
+	roleNone hdrRole = iota
+	roleContentType
+	roleUserAgent
+	roleAuthorization
+	roleProxyAuthorization
+	roleCookie
+	roleAPIKey
+)
+
+// knownName is a lower-cased field name and its role.
+type knownName struct {
+	name string
+	role hdrRole
+}
+
 // wellKnownNames are lower-cased field names common enough in API traffic
-// that the exchange points at these constants rather than at copies,
-// grouped by length so that a name is compared with a few at most.
-var wellKnownNames = func() (t [32][]string) {
-	for _, n := range []string{"host", "user-agent", "accept", "accept-encoding",
-		"accept-language", "content-type", "content-length", "connection", "authorization",
-		"cookie", "set-cookie", "date", "server", "cache-control", "transfer-encoding",
+// that the exchange points at these constants rather than at copies, and
+// every name hdrIndex records, grouped by length so that a name is compared
+// with a few at most.
+var wellKnownNames = func() (t [32][]knownName) {
+	add := func(r hdrRole, names ...string) {
+		for _, n := range names {
+			t[len(n)] = append(t[len(n)], knownName{n, r})
+		}
+	}
+	add(roleContentType, "content-type")
+	add(roleUserAgent, "user-agent")
+	add(roleAuthorization, "authorization")
+	add(roleProxyAuthorization, "proxy-authorization")
+	add(roleCookie, "cookie")
+	add(roleAPIKey, apiKeyHeaders...)
+	add(roleNone, "host", "accept", "accept-encoding", "accept-language", "content-length",
+		"connection", "set-cookie", "date", "server", "cache-control", "transfer-encoding",
 		"content-encoding", "vary", "etag", "last-modified", "location", "origin", "referer",
 		"keep-alive", "pragma", "expires", "x-request-id", "x-forwarded-for",
-		"x-forwarded-proto", "x-api-key", "if-none-match", "access-control-allow-origin",
+		"x-forwarded-proto", "if-none-match", "access-control-allow-origin",
 		"strict-transport-security", "x-content-type-options", "x-frame-options",
-		"traceparent", "upgrade"} {
-		t[len(n)] = append(t[len(n)], n)
-	}
+		"traceparent", "upgrade")
 	return t
 }()
 
-// wellKnownName returns the constant equal to a lower-cased name, or "".
-func wellKnownName(name []byte) string {
-	if len(name) >= len(wellKnownNames) {
-		return ""
+// wellKnownName returns the entry equal to a lower-cased name, or nil.
+func wellKnownName(name []byte) *knownName {
+	if len(name) == 0 || len(name) >= len(wellKnownNames) {
+		return nil
 	}
-	for _, k := range wellKnownNames[len(name)] {
-		if string(name) == k {
-			return k
+	ks := wellKnownNames[len(name)]
+	for i := range ks {
+		// The first byte rules out most candidates of the same length
+		// before a full comparison.
+		if ks[i].name[0] == name[0] && string(name) == ks[i].name {
+			return &ks[i]
 		}
 	}
-	return ""
+	return nil
 }
 
 // upgradesToH2C reports whether a request asked to switch to h2c.
