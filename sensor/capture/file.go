@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -217,6 +220,25 @@ func (s *FileSource) ReadPacket() ([]byte, Info, error) {
 	}, nil
 }
 
+// ReadShared is ReadPacket for a caller that hands packets to other
+// goroutines without copying them. When c is not nil, data lies in c: a
+// caller that keeps data past the next read calls c.Retain before that read
+// and c.Release once done with it, from any goroutine. When c is nil (gzip
+// and pcapng input) data is valid until the next read, as with ReadPacket.
+func (s *FileSource) ReadShared() (data []byte, ci Info, c *Chunk, err error) {
+	if s.raw == nil {
+		data, ci, err = s.ReadPacket()
+		return data, ci, nil, err
+	}
+	data, ts, caplen, length, err := s.raw.next()
+	if err != nil {
+		return nil, Info{}, nil, s.readError(err)
+	}
+	s.n++
+	return data, Info{Timestamp: ts, CaptureLength: caplen, Length: length,
+		LinkType: s.link}, s.raw.chunk, nil
+}
+
 // readError turns a reader's error into ReadPacket's: io.EOF at the end,
 // ErrTruncated for a record cut short.
 func (s *FileSource) readError(err error) error {
@@ -231,12 +253,66 @@ func (s *FileSource) readError(err error) error {
 
 // Close implements Source.
 func (s *FileSource) Close() error {
+	if s.raw != nil {
+		s.raw.release()
+	}
 	if s.closer == nil {
 		return nil
 	}
 	c := s.closer
 	s.closer = nil
 	return c.Close()
+}
+
+// Chunk is a read buffer of a FileSource that other goroutines may share
+// (see ReadShared). It counts references: the reader holds one while it
+// reads into the chunk, and each holder of packets in it one more. Once a
+// chunk is shared the reader refills into a fresh one rather than moving the
+// unread tail over packets someone still holds; the last Release returns
+// the chunk for reuse.
+type Chunk struct {
+	buf  []byte
+	refs atomic.Int32
+}
+
+// chunkPool recycles chunks, so a sharded run does not allocate a megabyte
+// for every refill.
+var chunkPool sync.Pool
+
+// newChunk returns a chunk of at least n bytes holding one reference.
+func newChunk(n int) *Chunk {
+	c, _ := chunkPool.Get().(*Chunk)
+	if c == nil || cap(c.buf) < n {
+		c = &Chunk{buf: make([]byte, n)}
+	}
+	c.buf = c.buf[:cap(c.buf)]
+	c.refs.Store(1)
+	return c
+}
+
+// Retain adds a reference. Call it only from the goroutine that reads the
+// source, while the chunk is the one the last packet was read from.
+func (c *Chunk) Retain() { c.refs.Add(1) }
+
+// Release drops a reference; the last one recycles the chunk, after which
+// no slice of it may be used.
+func (c *Chunk) Release() {
+	switch n := c.refs.Add(-1); {
+	case n == 0:
+		chunkPool.Put(c)
+	case n < 0:
+		panic("capture: chunk released more often than retained")
+	}
+}
+
+// Contains reports whether b lies inside the chunk. An empty b does not.
+func (c *Chunk) Contains(b []byte) bool {
+	if len(b) == 0 || len(c.buf) == 0 {
+		return false
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(c.buf)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return p >= lo && p+uintptr(len(b)) <= lo+uintptr(len(c.buf))
 }
 
 // pcapRecordLen is the size of a classic pcap record header: seconds,
@@ -256,6 +332,7 @@ var errPcapVersion = errors.New("capture: unsupported pcap version")
 // pcapgo reader still handles gzip input.
 type pcapReader struct {
 	r        io.Reader
+	chunk    *Chunk // holds buf; nil once released
 	buf      []byte
 	off, end int   // unread bytes are buf[off:end]
 	err      error // the error that ended reading from r, once seen
@@ -275,7 +352,8 @@ func newPcapReader(br *bufio.Reader, r io.Reader, snaplen int) (*pcapReader, err
 		return nil, err
 	}
 	rest, _ := br.Peek(br.Buffered())
-	p := &pcapReader{r: r, buf: make([]byte, max(pcapBufSize, len(rest))), snaplen: snaplen}
+	p := &pcapReader{r: r, chunk: newChunk(max(pcapBufSize, len(rest))), snaplen: snaplen}
+	p.buf = p.chunk.buf
 	p.end = copy(p.buf, rest)
 	switch binary.LittleEndian.Uint32(hdr[:4]) {
 	case magicPcapMicro:
@@ -355,8 +433,21 @@ func (p *pcapReader) next() (data []byte, ts time.Time, caplen, length int, err 
 // the front of the buffer first. It returns io.EOF when the input ended
 // before any of them, io.ErrUnexpectedEOF when it ended part way.
 func (p *pcapReader) fill(n int) error {
+	if p.chunk == nil {
+		return os.ErrClosed
+	}
 	if p.off > 0 {
-		p.end = copy(p.buf, p.buf[p.off:p.end])
+		if p.chunk.refs.Load() > 1 {
+			// Someone holds packets in this chunk: move on to a fresh one.
+			// Only this goroutine adds references, so a count of one
+			// cannot grow behind our back and the in-place move is safe.
+			c := newChunk(len(p.buf))
+			p.end = copy(c.buf, p.buf[p.off:p.end])
+			p.chunk.Release()
+			p.chunk, p.buf = c, c.buf
+		} else {
+			p.end = copy(p.buf, p.buf[p.off:p.end])
+		}
 		p.off = 0
 	}
 	empty := 0 // reads in a row that returned nothing, as bufio bounds them
@@ -384,4 +475,12 @@ func (p *pcapReader) fill(n int) error {
 		}
 	}
 	return nil
+}
+
+// release drops the reader's reference to its chunk; reads after it fail.
+func (p *pcapReader) release() {
+	if p.chunk != nil {
+		p.chunk.Release()
+		p.chunk, p.buf, p.off, p.end = nil, nil, 0, 0
+	}
 }

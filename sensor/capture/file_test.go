@@ -208,3 +208,118 @@ func FuzzPcapReader(f *testing.F) {
 		comparePcapgo(t, b)
 	})
 }
+
+// syntheticPcap returns a little-endian microsecond pcap of n records whose
+// lengths vary up to max bytes and whose bytes name their record, so that
+// a packet overwritten by a later read cannot go unnoticed.
+func syntheticPcap(n, max int) (file []byte, pkts [][]byte) {
+	file = binary.LittleEndian.AppendUint32(nil, magicPcapMicro)
+	file = append(file, 2, 0, 4, 0)
+	file = append(file, make([]byte, 8)...)
+	file = binary.LittleEndian.AppendUint32(file, maxSnaplen)
+	file = binary.LittleEndian.AppendUint32(file, uint32(LinkEthernet))
+	for i := range n {
+		p := make([]byte, 1+(i*7919)%max)
+		for j := range p {
+			p[j] = byte(i + j/64)
+		}
+		file = binary.LittleEndian.AppendUint32(file, uint32(i))
+		file = binary.LittleEndian.AppendUint32(file, 0)
+		file = binary.LittleEndian.AppendUint32(file, uint32(len(p)))
+		file = binary.LittleEndian.AppendUint32(file, uint32(len(p)))
+		file = append(file, p...)
+		pkts = append(pkts, p)
+	}
+	return file, pkts
+}
+
+// TestReadShared keeps every packet of a capture several buffers long
+// without copying it, holding a reference to each chunk, and checks none
+// was overwritten by the refills that followed. It also checks that a
+// reader whose chunk nobody holds keeps refilling that same chunk.
+func TestReadShared(t *testing.T) {
+	file, want := syntheticPcap(3000, 6000) // about 9 MB: several refills
+	tests := []struct {
+		name   string
+		retain bool
+	}{
+		{"retain every chunk", true},
+		{"retain nothing", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := NewFileSource("shared", bytes.NewReader(file), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var held []*Chunk
+			var got [][]byte
+			seen := map[*Chunk]bool{}
+			for {
+				data, ci, c, err := s.ReadShared()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c == nil || !c.Contains(data) {
+					t.Fatalf("packet %d: data not inside the chunk returned with it", len(got))
+				}
+				if ci.CaptureLength != len(data) {
+					t.Fatalf("packet %d: %d bytes but CaptureLength %d", len(got), len(data),
+						ci.CaptureLength)
+				}
+				if !seen[c] {
+					seen[c] = true
+					if tt.retain {
+						c.Retain()
+						held = append(held, c)
+					}
+				}
+				if tt.retain {
+					got = append(got, data)
+				} else if !bytes.Equal(data, want[len(got)]) {
+					t.Fatalf("packet %d differs", len(got))
+				} else {
+					got = append(got, nil)
+				}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("got %d packets; want %d", len(got), len(want))
+			}
+			if tt.retain {
+				if len(held) < 2 {
+					t.Fatalf("got %d chunks; want several for a %d-byte file", len(held), len(file))
+				}
+				for i := range got {
+					if !bytes.Equal(got[i], want[i]) {
+						t.Fatalf("packet %d was overwritten after it was read", i)
+					}
+				}
+			} else if len(seen) != 1 {
+				t.Errorf("got %d chunks with no reference held; want 1", len(seen))
+			}
+			for _, c := range held {
+				c.Release()
+			}
+			s.Close()
+			if _, _, err := s.ReadPacket(); err == nil {
+				t.Errorf("read after Close: got no error; want one")
+			}
+		})
+	}
+}
+
+// TestChunkOverRelease checks that releasing a chunk once too often is
+// caught instead of recycling a buffer that is still in use.
+func TestChunkOverRelease(t *testing.T) {
+	c := newChunk(16)
+	c.Release()
+	defer func() {
+		if recover() == nil {
+			t.Errorf("second Release: got no panic; want one")
+		}
+	}()
+	c.Release()
+}

@@ -34,10 +34,28 @@ type Progress func(frames uint64)
 // to make channel costs vanish, small enough to keep latency and memory low.
 const batchSize = 256
 
-// batch carries decoded packets whose payloads live in arena.
+// queueLen is how many batches wait for each worker: enough to ride out a
+// worker's slow moment (a flush, a garbage collection) without stalling
+// the reader.
+const queueLen = 8
+
+// arenaSize is the room for payload copies in a batch.
+const arenaSize = 256 << 10
+
+// batch carries decoded packets. A payload lies either in one of the
+// capture's chunks, which the batch holds a reference to, or, when the
+// source does not share its buffers or the payload was put together from
+// IP fragments, in a copy in arena.
 type batch struct {
-	pkts  []decode.Packet
-	arena []byte
+	pkts   []decode.Packet
+	arena  []byte
+	chunks []*capture.Chunk
+}
+
+// sharedSource is a source that can hand out its read buffers instead of
+// reusing them (capture.FileSource).
+type sharedSource interface {
+	ReadShared() ([]byte, capture.Info, *capture.Chunk, error)
 }
 
 // Run reads src to the end, spreading flows over workers goroutines (1
@@ -51,7 +69,7 @@ func Run(src capture.Source, cfg *Config, workers int, emit Emitter, progress Pr
 	dec := decode.New(0)
 	if workers == 1 {
 		w := NewWorker(cfg, emit)
-		readLoop(src, dec, sum, progress, func(p *decode.Packet) { w.Packet(p) })
+		readLoop(src, dec, sum, progress, func(p *decode.Packet, _ *capture.Chunk) { w.Packet(p) })
 		sum.Stats = *w.Finish()
 	} else {
 		runSharded(src, dec, cfg, workers, emit, sum, progress)
@@ -64,12 +82,20 @@ func Run(src capture.Source, cfg *Config, workers int, emit Emitter, progress Pr
 	return sum
 }
 
-// readLoop reads and decodes every frame, handing TCP and UDP packets to fn.
+// readLoop reads and decodes every frame, handing TCP and UDP packets to fn
+// with the chunk the frame lies in (nil when the source reuses its buffer).
 func readLoop(src capture.Source, dec *decode.Decoder, sum *Summary, progress Progress,
-	fn func(*decode.Packet)) {
+	fn func(*decode.Packet, *capture.Chunk)) {
+	read := func() ([]byte, capture.Info, *capture.Chunk, error) {
+		data, ci, err := src.ReadPacket()
+		return data, ci, nil, err
+	}
+	if s, ok := src.(sharedSource); ok {
+		read = s.ReadShared
+	}
 	var p decode.Packet
 	for {
-		data, ci, err := src.ReadPacket()
+		data, ci, chunk, err := read()
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				sum.ReadError = err
@@ -83,7 +109,7 @@ func readLoop(src capture.Source, dec *decode.Decoder, sum *Summary, progress Pr
 			sum.Last = ci.Timestamp
 		}
 		if dec.Decode(ci.LinkType, data, ci.Timestamp, &p) == decode.OK {
-			fn(&p)
+			fn(&p, chunk)
 		}
 		if progress != nil && dec.Stats.Frames&0xffff == 0 {
 			progress(dec.Stats.Frames)
@@ -94,11 +120,13 @@ func readLoop(src capture.Source, dec *decode.Decoder, sum *Summary, progress Pr
 func runSharded(src capture.Source, dec *decode.Decoder, cfg *Config, n int, emit Emitter,
 	sum *Summary, progress Progress) {
 	chans := make([]chan *batch, n)
-	free := make(chan *batch, n*8)
+	// Room for every batch that can be in flight (queued, being worked
+	// on, being filled), so that none is dropped and allocated anew.
+	free := make(chan *batch, n*(queueLen+2))
 	stats := make([]*Stats, n)
 	var wg sync.WaitGroup
 	for i := range chans {
-		chans[i] = make(chan *batch, 8)
+		chans[i] = make(chan *batch, queueLen)
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
@@ -107,6 +135,11 @@ func runSharded(src capture.Source, dec *decode.Decoder, cfg *Config, n int, emi
 				for j := range b.pkts {
 					w.Packet(&b.pkts[j])
 				}
+				for _, c := range b.chunks {
+					c.Release()
+				}
+				clear(b.chunks)
+				b.chunks = b.chunks[:0]
 				b.pkts = b.pkts[:0]
 				b.arena = b.arena[:0]
 				select {
@@ -123,10 +156,12 @@ func runSharded(src capture.Source, dec *decode.Decoder, cfg *Config, n int, emi
 		case b := <-free:
 			return b
 		default:
-			return &batch{pkts: make([]decode.Packet, 0, batchSize), arena: make([]byte, 0, 256<<10)}
+			// The arena comes when a payload needs copying: with a
+			// source that shares its buffers, most batches never do.
+			return &batch{pkts: make([]decode.Packet, 0, batchSize)}
 		}
 	}
-	readLoop(src, dec, sum, progress, func(p *decode.Packet) {
+	readLoop(src, dec, sum, progress, func(p *decode.Packet, c *capture.Chunk) {
 		i := int(flow.Hash(netip.AddrPortFrom(p.Src, p.SrcPort),
 			netip.AddrPortFrom(p.Dst, p.DstPort), p.Proto) % uint32(n))
 		b := pending[i]
@@ -134,15 +169,33 @@ func runSharded(src capture.Source, dec *decode.Decoder, cfg *Config, n int, emi
 			b = get()
 			pending[i] = b
 		}
-		// Copy the payload: the capture buffer is reused by the next read.
-		off := len(b.arena)
-		if cap(b.arena)-off < len(p.Payload) {
-			// The arena is full: ship what we have, start a new batch.
-			chans[i] <- b
-			b = get()
-			pending[i] = b
-			off = 0
+		if c != nil && c.Contains(p.Payload) {
+			// The payload stays where it was read: the batch holds the
+			// chunk until its worker is done, so no copy is needed.
+			if k := len(b.chunks); k == 0 || b.chunks[k-1] != c {
+				c.Retain()
+				b.chunks = append(b.chunks, c)
+			}
+			b.pkts = append(b.pkts, *p)
+			if len(b.pkts) == batchSize {
+				chans[i] <- b
+				pending[i] = nil
+			}
+			return
 		}
+		// Copy the payload: the capture buffer is reused by the next read.
+		if cap(b.arena)-len(b.arena) < len(p.Payload) {
+			if len(b.arena) > 0 {
+				// The arena is full: ship what we have, start a new batch.
+				chans[i] <- b
+				b = get()
+				pending[i] = b
+			}
+			if cap(b.arena) < len(p.Payload) {
+				b.arena = make([]byte, 0, max(arenaSize, len(p.Payload)))
+			}
+		}
+		off := len(b.arena)
 		b.arena = append(b.arena, p.Payload...)
 		q := *p
 		q.Payload = b.arena[off:len(b.arena):len(b.arena)]
