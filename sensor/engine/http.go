@@ -136,7 +136,13 @@ func (h *httpConn) emit(req *httpparse.Request, resp *httpparse.Response) {
 	// Gather every string's bytes, then make one string of them all.
 	a := &w.arena
 	a.reset()
-	hostSpan := a.putLower(hostOnly(host))
+	// The flow's last Host and the common media types are strings
+	// already: they are reused rather than copied into every exchange.
+	hostStr := c.lastHostString(hostOnly(host))
+	var hostSpan span
+	if hostStr == "" {
+		hostSpan = a.putLower(hostOnly(host))
+	}
 	pathSpan := a.put(path)
 	querySpan := a.put(query)
 	var reqIdx, respIdx hdrIndex
@@ -145,14 +151,18 @@ func (h *httpConn) emit(req *httpparse.Request, resp *httpparse.Response) {
 	if resp != nil {
 		respHeaders = a.headers(&w.respSpans, resp.Headers, &respIdx)
 	}
-	reqCT := a.putLower(mediaTypeBytes(reqIdx.value(req.Headers, reqIdx.contentType)))
-	var respCT span
+	reqCT := a.mediaType(reqIdx.value(req.Headers, reqIdx.contentType))
+	var respCT knownSpan
 	if resp != nil {
-		respCT = a.putLower(mediaTypeBytes(respIdx.value(resp.Headers, respIdx.contentType)))
+		respCT = a.mediaType(respIdx.value(resp.Headers, respIdx.contentType))
 	}
 	all := string(a.buf)
 
-	ex.Host = hostSpan.of(all)
+	ex.Host = hostStr
+	if hostStr == "" {
+		ex.Host = hostSpan.of(all)
+		c.addHost(a.buf[hostSpan.off:hostSpan.off+hostSpan.n], ex.Host)
+	}
 	ex.Path = pathSpan.of(all)
 	ex.RawQuery = querySpan.of(all)
 	ex.QueryKeys = queryKeys(w.queryKeys[:0], ex.RawQuery)
@@ -189,28 +199,57 @@ func (h *httpConn) emit(req *httpparse.Request, resp *httpparse.Response) {
 	if req.Flags&httpparse.FlagGap != 0 {
 		ex.Flags |= exchange.FlagRequestGap
 	}
-	c.addHost(a.buf[hostSpan.off:hostSpan.off+hostSpan.n], ex.Host)
 	c.exchanges++
 	w.stats.Exchanges++
 	w.emit.Exchange(ex)
 }
 
-// addHost remembers a Host value of the flow, b as bytes and s as the
-// string. Nearly every exchange repeats the last one: that is checked
-// against a copy inside the conn, not against strings held elsewhere in
-// the heap. A new name is kept as a string of its own, so that the flow does
-// not hold on to a whole exchange's strings.
+// lastHostString returns the flow's last Host as a string if h, as sent,
+// is the same name, and "" if not. Nearly every exchange repeats the last
+// one: that is checked against a lower-cased copy inside the conn, not
+// against strings held elsewhere in the heap.
+func (c *conn) lastHostString(h []byte) string {
+	n := int(c.lastHostLen)
+	if n == 0 || len(h) != n {
+		return ""
+	}
+	for i, b := range h {
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if b != c.lastHost[i] {
+			return ""
+		}
+	}
+	return c.lastHostStr
+}
+
+// addHost remembers a Host value of the flow, b as lower-cased bytes and s
+// as the string. A new name is kept as a string of its own, so that neither
+// the flow nor later exchanges hold on to a whole exchange's strings.
 func (c *conn) addHost(b []byte, s string) {
-	if len(b) == 0 || (int(c.lastHostLen) == len(b) && string(c.lastHost[:len(b)]) == s) {
+	if len(b) == 0 {
 		return
 	}
-	if len(b) <= len(c.lastHost) {
+	kept := ""
+	for _, v := range c.hosts {
+		if v == s {
+			kept = v
+			break
+		}
+	}
+	if kept == "" && len(c.hosts) < maxHostsPerFlow {
+		kept = strings.Clone(s)
+		c.hosts = append(c.hosts, kept)
+	}
+	// Only a name kept in hosts is reused, so the fast path never pins an
+	// exchange's allocation.
+	if kept != "" && len(b) <= len(c.lastHost) {
 		c.lastHostLen = uint8(copy(c.lastHost[:], b))
+		c.lastHostStr = kept
 	} else {
 		c.lastHostLen = 0
-	}
-	if len(c.hosts) < maxHostsPerFlow && !contains(c.hosts, s) {
-		c.hosts = append(c.hosts, strings.Clone(s))
+		c.lastHostStr = ""
 	}
 }
 
@@ -290,6 +329,19 @@ type span struct{ off, n int }
 
 func (s span) of(all string) string { return all[s.off : s.off+s.n] }
 
+// knownSpan is a span or, when s is set, a shared constant.
+type knownSpan struct {
+	span
+	s string
+}
+
+func (k knownSpan) of(all string) string {
+	if k.s != "" {
+		return k.s
+	}
+	return k.span.of(all)
+}
+
 // hdrSpan locates a header's name and value in the arena. A well-known
 // name is not copied at all: name holds the shared constant instead.
 type hdrSpan struct {
@@ -322,6 +374,24 @@ func (a *strArena) putLower(b []byte) span {
 	}
 	return span{off, len(b)}
 }
+
+// mediaType records the lower-cased media type of a Content-Type value,
+// without copying the common ones.
+func (a *strArena) mediaType(v []byte) knownSpan {
+	v = mediaTypeBytes(v)
+	for _, m := range commonMediaTypes {
+		if len(v) == len(m) && bytes.EqualFold(v, []byte(m)) {
+			return knownSpan{s: m}
+		}
+	}
+	return knownSpan{span: a.putLower(v)}
+}
+
+// commonMediaTypes are the media types API traffic mostly carries.
+var commonMediaTypes = []string{"application/json", "text/html", "text/plain",
+	"application/x-www-form-urlencoded", "application/xml", "application/grpc",
+	"multipart/form-data", "application/octet-stream", "application/problem+json",
+	"text/xml", "application/x-protobuf", "application/graphql-response+json"}
 
 // headers records a message's headers: names lower-cased, values as sent,
 // all into the arena. (Interning common names through a map costs more

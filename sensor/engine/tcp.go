@@ -65,6 +65,7 @@ type conn struct {
 	// next exchange most likely repeats (see addHost).
 	lastHost    [48]byte
 	lastHostLen uint8
+	lastHostStr string // the same name, as kept in hosts
 	// dir is the exchanges' direction for client direction dirFor-1, or
 	// unknown while dirFor is 0.
 	dir       exchange.Direction
