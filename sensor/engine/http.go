@@ -345,9 +345,9 @@ func (k knownSpan) of(all string) string {
 // hdrSpan locates a header's name and value in the arena. A well-known
 // name is not copied at all: name holds the shared constant instead.
 type hdrSpan struct {
-	name      string
-	nameSpan  span
-	valueSpan span
+	name, value string
+	nameSpan    span
+	valueSpan   span
 }
 
 // strArena gathers the bytes of an exchange's strings.
@@ -420,7 +420,11 @@ func (a *strArena) headers(dst *[]hdrSpan, hs []httpparse.Header, x *hdrIndex) [
 			sp.name = k.name
 			x.note(k.role, i)
 		}
-		sp.valueSpan = a.put(hd.Value)
+		if v := commonValue(hd.Value); v != "" {
+			sp.value = v
+		} else {
+			sp.valueSpan = a.put(hd.Value)
+		}
 		out = append(out, sp)
 	}
 	*dst = out
@@ -434,7 +438,11 @@ func materialize(dst *[]exchange.Header, hs []hdrSpan, all string) []exchange.He
 		if name == "" {
 			name = h.nameSpan.of(all)
 		}
-		out = append(out, exchange.Header{Name: name, Value: h.valueSpan.of(all)})
+		value := h.value
+		if value == "" {
+			value = h.valueSpan.of(all)
+		}
+		out = append(out, exchange.Header{Name: name, Value: value})
 	}
 	*dst = out
 	if len(out) == 0 {
@@ -502,6 +510,33 @@ func wellKnownName(name []byte) *knownName {
 		}
 	}
 	return nil
+}
+
+// commonValues are field values, exactly as sent, that recur in most API
+// traffic, grouped by length like wellKnownNames.
+var commonValues = func() (t [40][]string) {
+	for _, v := range []string{"application/json", "application/json; charset=utf-8",
+		"*/*", "chunked", "identity", "gzip", "br", "keep-alive", "close", "no-cache",
+		"no-store", "gzip, deflate", "gzip, deflate, br", "gzip, deflate, br, zstd",
+		"text/html; charset=utf-8", "text/plain; charset=utf-8", "nosniff", "DENY",
+		"SAMEORIGIN", "Accept-Encoding", "Origin", "0", "*", "en-US,en;q=0.9",
+		"application/x-www-form-urlencoded", "max-age=0", "websocket", "Upgrade"} {
+		t[len(v)] = append(t[len(v)], v)
+	}
+	return t
+}()
+
+// commonValue returns the constant equal to v, or "".
+func commonValue(v []byte) string {
+	if len(v) == 0 || len(v) >= len(commonValues) {
+		return ""
+	}
+	for _, k := range commonValues[len(v)] {
+		if k[0] == v[0] && string(v) == k {
+			return k
+		}
+	}
+	return ""
 }
 
 // upgradesToH2C reports whether a request asked to switch to h2c.
