@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"net/netip"
@@ -10,7 +11,6 @@ import (
 	"github.com/apitap/apitap/sensor/capture"
 	"github.com/apitap/apitap/sensor/decode"
 	"github.com/apitap/apitap/sensor/exchange"
-	"github.com/apitap/apitap/sensor/flow"
 )
 
 // Summary describes a finished run.
@@ -162,8 +162,7 @@ func runSharded(src capture.Source, dec *decode.Decoder, cfg *Config, n int, emi
 		}
 	}
 	readLoop(src, dec, sum, progress, func(p *decode.Packet, c *capture.Chunk) {
-		i := int(flow.Hash(netip.AddrPortFrom(p.Src, p.SrcPort),
-			netip.AddrPortFrom(p.Dst, p.DstPort), p.Proto) % uint32(n))
+		i := int(shardOf(p) % uint32(n))
 		b := pending[i]
 		if b == nil {
 			b = get()
@@ -215,6 +214,25 @@ func runSharded(src capture.Source, dec *decode.Decoder, cfg *Config, n int, emi
 	for _, s := range stats {
 		sum.Stats.Add(s)
 	}
+}
+
+// shardOf hashes a packet's flow for sharding: both directions of a flow
+// hash alike. The reader hashes every packet while the workers wait, so
+// this takes a few multiplications rather than flow.Hash's loop over
+// address bytes; only consistency matters, not agreement with flow.Hash.
+func shardOf(p *decode.Packet) uint32 {
+	h := endpointHash(p.Src, p.SrcPort) + endpointHash(p.Dst, p.DstPort) + uint64(p.Proto)
+	h *= 0x9e3779b97f4a7c15
+	return uint32(h >> 32)
+}
+
+// endpointHash mixes an address and port. An IPv4 address (in its mapped
+// IPv6 form) fills the low 48 bits, so the port goes above it.
+func endpointHash(a netip.Addr, port uint16) uint64 {
+	b := a.As16()
+	x := binary.BigEndian.Uint64(b[:8]) ^ binary.BigEndian.Uint64(b[8:]) ^ uint64(port)<<48
+	x *= 0xff51afd7ed558ccd
+	return x ^ x>>31
 }
 
 // Locked wraps an Emitter with a mutex so several workers can share it.
