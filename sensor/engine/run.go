@@ -39,6 +39,11 @@ const batchSize = 256
 // the reader.
 const queueLen = 8
 
+// maxBatchChunks bounds the capture chunks (a megabyte each) one batch
+// holds. Packets of an even mix span one or two; a batch that would need
+// more is shipped early, so memory stays bounded however skewed the flows.
+const maxBatchChunks = 2
+
 // arenaSize is the room for payload copies in a batch.
 const arenaSize = 256 << 10
 
@@ -172,6 +177,13 @@ func runSharded(src capture.Source, dec *decode.Decoder, cfg *Config, n int, emi
 			// The payload stays where it was read: the batch holds the
 			// chunk until its worker is done, so no copy is needed.
 			if k := len(b.chunks); k == 0 || b.chunks[k-1] != c {
+				if k == maxBatchChunks {
+					// A worker that gets few of the packets would
+					// otherwise pin a chunk for each of them.
+					chans[i] <- b
+					b = get()
+					pending[i] = b
+				}
 				c.Retain()
 				b.chunks = append(b.chunks, c)
 			}
