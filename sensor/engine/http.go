@@ -84,10 +84,11 @@ func (h *httpConn) Event(e httpparse.Event) {
 }
 
 // emit builds the exchange for a request and its response (nil if none).
-// This is where parser views become strings. All the strings of one
-// exchange are cut from a single allocation, and the slices (headers,
-// query keys) are the worker's, reused: the Emitter may keep the strings
-// but not the slices.
+// This is where parser views become strings. The strings of one exchange
+// are cut from a single allocation, except common names and values, which
+// are shared constants, and a repeated Host, which is the flow's kept copy;
+// the slices (headers, query keys) are the worker's, reused: the Emitter
+// may keep the strings but not the slices.
 func (h *httpConn) emit(req *httpparse.Request, resp *httpparse.Response) {
 	c, w := h.c, h.c.w
 	cd := c.clientDir()
