@@ -27,7 +27,14 @@ type Nginx struct {
 // end of t. It skips t when nginx is not installed.
 func (ns *Namespace) Nginx(t testing.TB, addr netip.AddrPort, server string) *Nginx {
 	t.Helper()
-	conf := fmt.Sprintf(`
+	conf := NginxHTTP(fmt.Sprintf("\tserver {\n\t\tlisten %s;\n\t\t%s\n\t}", addr, server))
+	return ns.NginxConfig(t, addr, conf)
+}
+
+// nginxHead is the part of every lab nginx.conf before the server blocks:
+// one worker, pid, logs and temp files in the config's own directory
+// ("%[1]s", filled in by NginxConfig), no access log, JSON by default.
+const nginxHead = `
 user root;
 worker_processes 1;
 pid %[1]s/nginx.pid;
@@ -41,14 +48,11 @@ http {
 	uwsgi_temp_path %[1]s/uwsgi;
 	scgi_temp_path %[1]s/scgi;
 	default_type application/json;
-	server {
-		listen %[2]s;
-		%[3]s
-	}
-}
-`, "%[1]s", addr.String(), server)
-	return ns.NginxConfig(t, addr, conf)
-}
+`
+
+// NginxHTTP returns a complete nginx.conf for NginxConfig: the lab's
+// settings around the given server blocks.
+func NginxHTTP(servers string) string { return nginxHead + servers + "\n}\n" }
 
 // NginxConfig is Nginx with a complete nginx.conf of the caller's. Every
 // "%[1]s" in conf is replaced by the temp dir (for pid, logs and temp

@@ -25,22 +25,9 @@ import (
 	"time"
 )
 
-// tlsNginx is a full nginx.conf: HTTPS on 8443 with a self-signed
-// certificate (CERT, KEY), and the same API in plaintext on 8080.
+// tlsNginx is the server block of the TLS lab: HTTPS on 8443 with a
+// self-signed certificate (CERT, KEY), and the same API in plaintext on 8080.
 const tlsNginx = `
-user root;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log warn;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path %[1]s/body;
-	proxy_temp_path %[1]s/proxy;
-	fastcgi_temp_path %[1]s/fastcgi;
-	uwsgi_temp_path %[1]s/uwsgi;
-	scgi_temp_path %[1]s/scgi;
-	default_type application/json;
 	server {
 		listen ADDR:8443 ssl;
 		listen ADDR:8080;
@@ -48,9 +35,7 @@ http {
 		ssl_certificate_key KEY;
 		location = /api/v1/orders { return 201 '{"id":"o-1"}'; }
 		location / { return 404 '{"error":"not found"}'; }
-	}
-}
-`
+	}`
 
 // writeCert writes a self-signed ECDSA certificate for ip and its key into
 // dir and returns their paths.
@@ -98,7 +83,8 @@ func newTLSLab(t *testing.T) *tlsLab {
 	link := l.Link(srv, cli)
 	dir := t.TempDir()
 	cert, key := writeCert(t, dir, link.A)
-	conf := strings.NewReplacer("ADDR", link.A.String(), "CERT", cert, "KEY", key).Replace(tlsNginx)
+	conf := NginxHTTP(strings.NewReplacer("ADDR", link.A.String(), "CERT", cert, "KEY", key).
+		Replace(tlsNginx))
 	ng := srv.NginxConfig(t, netip.AddrPortFrom(link.A, 8443), conf)
 	cfg := filepath.Join(dir, "apitap.yaml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("state_dir: %q\nmetrics:\n  listen: \"off\"\n",

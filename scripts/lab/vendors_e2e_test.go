@@ -86,21 +86,7 @@ func newInternet(t *testing.T, sites []site) *internet {
 		location / { return 200 '{"ok":true,"site":"%[2]s"}'; }
 	}`, s.addr, s.name, cert, key)
 	}
-	conf := `
-user root;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log warn;
-events { worker_connections 256; }
-http {
-	access_log off;
-	client_body_temp_path %[1]s/body;
-	proxy_temp_path %[1]s/proxy;
-	fastcgi_temp_path %[1]s/fastcgi;
-	uwsgi_temp_path %[1]s/uwsgi;
-	scgi_temp_path %[1]s/scgi;
-	default_type application/json;
-` + servers.String() + "\n}\n"
+	conf := NginxHTTP(servers.String())
 	in.inet.NginxConfig(t, netip.AddrPortFrom(sites[0].addr, 443), conf)
 
 	hosts := map[string]netip.Addr{}
