@@ -121,12 +121,7 @@ func runRead(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("fingerprint key: %w", err)
 	}
-	dcfg := dataflow.Config{Policy: analysis.PolicyFrom(sc.Vendors.Policy), Disabled: map[string]bool{}}
-	for class, on := range sc.Data.Detectors {
-		if !on {
-			dcfg.Disabled[class] = true
-		}
-	}
+	dcfg := analysis.DataConfig(sc)
 	data := dataflow.New(dcfg, key, analysis.Destinations(va))
 	acfg := analysis.Config{Vendors: va, Inventory: inv, Data: data}
 	if f.exchanges != "" {

@@ -74,6 +74,18 @@ func WithTiers(cat *vendor.Catalog, tiers map[string]string) (*vendor.Catalog, e
 	return cat.Merge(over)
 }
 
+// DataConfig maps a config's data policy (vendors.policy) and detector
+// switches (data.detectors) to the data-flow analysis.
+func DataConfig(sc *config.Config) dataflow.Config {
+	cfg := dataflow.Config{Policy: PolicyFrom(sc.Vendors.Policy), Disabled: map[string]bool{}}
+	for class, on := range sc.Data.Detectors {
+		if !on {
+			cfg.Disabled[class] = true
+		}
+	}
+	return cfg
+}
+
 // InventoryConfig maps the discovery section of a config to the inventory.
 func InventoryConfig(d *config.Discovery) inventory.Config {
 	return inventory.Config{

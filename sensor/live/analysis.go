@@ -165,12 +165,7 @@ func buildData(sc *config.Config, va *vendor.Analyzer) (*dataflow.Analyzer, stri
 	if err != nil {
 		return nil, "", fmt.Errorf("live: fingerprint key: %w", err)
 	}
-	cfg := dataflow.Config{Policy: analysis.PolicyFrom(sc.Vendors.Policy), Disabled: map[string]bool{}}
-	for class, on := range sc.Data.Detectors {
-		if !on {
-			cfg.Disabled[class] = true
-		}
-	}
+	cfg := analysis.DataConfig(sc)
 	settings := fmt.Sprintf("%q|%v|%v", keyFile, sc.Vendors.Policy, cfg.Disabled)
 	return dataflow.New(cfg, key, analysis.Destinations(va)), settings, nil
 }
