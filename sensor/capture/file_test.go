@@ -74,7 +74,7 @@ func TestLinkTypeSLL2(t *testing.T) {
 // FuzzFileSource feeds arbitrary bytes as a capture file: it may be refused
 // or cut short, but reading must never panic or return inconsistent sizes.
 func FuzzFileSource(f *testing.F) {
-	dir := corpusDirOrEmpty()
+	dir, _ := corpus.Locate()
 	for _, name := range []string{"suricata-verify__http-chunked_input.pcap",
 		"ndpi__http_asymmetric.pcapng", "suricata-verify__decode-sll2-01_input.pcap"} {
 		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
@@ -89,18 +89,6 @@ func FuzzFileSource(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		readAll(t, b)
 	})
-}
-
-// corpusDirOrEmpty finds ../shared/corpus for fuzz seeds without a
-// testing.T; seeds are optional.
-func corpusDirOrEmpty() string {
-	wd, _ := os.Getwd()
-	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return filepath.Join(d, "..", "shared", "corpus")
-		}
-	}
-	return ""
 }
 
 // pcapgoPackets reads a plain pcap with gopacket's reader, held to our
@@ -191,7 +179,7 @@ func TestPcapReaderMatchesPcapgo(t *testing.T) {
 
 // FuzzPcapReader compares our pcap reader with pcapgo on arbitrary input.
 func FuzzPcapReader(f *testing.F) {
-	dir := corpusDirOrEmpty()
+	dir, _ := corpus.Locate()
 	for _, name := range []string{"suricata-verify__http-chunked_input.pcap",
 		"suricata-verify__decode-sll2-01_input.pcap"} {
 		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {

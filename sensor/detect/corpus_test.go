@@ -3,6 +3,7 @@ package detect
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/apitap/apitap/sensor/internal/corpus"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,38 +13,12 @@ import (
 	"github.com/apitap/apitap/sensor/secret"
 )
 
-// corpusDir finds ../shared/corpus next to the repository root (the
-// directory holding go.mod), or returns "".
-func corpusDir(t *testing.T) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			c := filepath.Join(dir, "..", "shared", "corpus")
-			if _, err := os.Stat(c); err == nil {
-				return c
-			}
-			return ""
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
 // TestCorpusURIs scans every request target and User-Agent in the tshark
 // truth of the public capture corpus. Real traffic is unlabelled, so this
 // only reports what fired per class (see -v) and checks the match
 // invariants; the labelled test measures precision.
 func TestCorpusURIs(t *testing.T) {
-	dir := corpusDir(t)
-	if dir == "" {
-		t.Skip("corpus not found: expected ../shared/corpus next to the repository root")
-	}
+	dir := corpus.Dir(t)
 	files, _ := filepath.Glob(filepath.Join(dir, "truth", "*.jsonl"))
 	if len(files) == 0 {
 		t.Skip("corpus has no truth/*.jsonl files")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/apitap/apitap/sensor/internal/corpus"
 	"io"
 	"os"
 	"path/filepath"
@@ -207,7 +208,7 @@ func replay(t *testing.T, name string, trace *recorder) (*corpusConns, error) {
 }
 
 func TestCorpus(t *testing.T) {
-	dir := repoCorpus(t)
+	dir := corpus.Dir(t)
 	truths, _ := filepath.Glob(filepath.Join(dir, "truth", "*.jsonl"))
 	if len(truths) == 0 {
 		t.Skipf("no corpus truth under %s: the shared capture corpus is absent", dir)
@@ -297,12 +298,12 @@ func TestCorpusTrace(t *testing.T) {
 		t.Skip("set APITAP_TRACE to a corpus capture name to trace it")
 	}
 	rec := &recorder{}
-	got, err := replay(t, filepath.Join(repoCorpus(t), name), rec)
+	got, err := replay(t, filepath.Join(corpus.Dir(t), name), rec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Log("\n" + rec.b.String())
-	want, _ := readTruth(t, filepath.Join(repoCorpus(t), "truth", name+".jsonl"))
+	want, _ := readTruth(t, filepath.Join(corpus.Dir(t), "truth", name+".jsonl"))
 	for k, n := range want {
 		if got.reqs[k] < n {
 			t.Logf("missed %d× %s", n-got.reqs[k], k)

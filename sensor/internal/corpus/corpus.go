@@ -13,25 +13,35 @@ import (
 	"testing"
 )
 
-// Dir returns the corpus directory, or skips the test when it is absent.
-func Dir(tb testing.TB) string {
-	tb.Helper()
+// Locate returns ../shared/corpus beside the module root (the directory
+// holding go.mod, found from the working directory up), and whether it
+// exists. It needs no testing.TB, so fuzz seed lists can use it too.
+func Locate() (string, bool) {
 	wd, err := os.Getwd()
 	if err != nil {
-		tb.Fatal(err)
+		return "", false
 	}
 	for d := wd; ; d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
 			c := filepath.Join(d, "..", "shared", "corpus")
-			if _, err := os.Stat(c); err != nil {
-				tb.Skipf("corpus not found at %s: the tests that compare with tshark need it", c)
-			}
-			return c
+			_, err := os.Stat(c)
+			return c, err == nil
 		}
 		if filepath.Dir(d) == d {
-			tb.Skip("go.mod not found above the test directory")
+			return "", false
 		}
 	}
+}
+
+// Dir returns the corpus directory, or skips the test when it is absent.
+func Dir(tb testing.TB) string {
+	tb.Helper()
+	c, ok := Locate()
+	if !ok {
+		tb.Skipf("corpus not found at %q (../shared/corpus beside the repository): the tests "+
+			"that compare with tshark need it", c)
+	}
+	return c
 }
 
 // Files lists the capture files of the corpus, sorted.
