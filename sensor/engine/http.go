@@ -214,6 +214,10 @@ func (c *conn) lastHostString(h []byte) string {
 	if n == 0 || len(h) != n {
 		return ""
 	}
+	// Names are nearly always sent in lower case: one comparison settles it.
+	if string(h) == c.lastHostStr {
+		return c.lastHostStr
+	}
 	for i, b := range h {
 		if 'A' <= b && b <= 'Z' {
 			b += 'a' - 'A'
@@ -401,25 +405,22 @@ func (a *strArena) headers(dst *[]hdrSpan, hs []httpparse.Header, x *hdrIndex) [
 	*x = hdrIndex{contentType: -1, userAgent: -1, authorization: -1, proxyAuthorization: -1,
 		cookie: -1}
 	out := (*dst)[:0]
+	var fold [len(wellKnownNames)]byte
 	for i, hd := range hs {
-		// The name is folded in place in the arena; a well-known name then
-		// gives its bytes back, so that most names cost no copy in the
-		// exchange's allocation.
-		off := len(a.buf)
-		a.buf = append(a.buf, hd.Name...)
-		name := a.buf[off:]
-		for j, c := range name {
-			if 'A' <= c && c <= 'Z' {
-				name[j] = c + 'a' - 'A'
-			}
+		var sp hdrSpan
+		// A name short enough to be well known is folded on the stack and
+		// looked up first: most names then cost no copy at all. Every
+		// name emit looks for is well known, so the same lookup also
+		// indexes the header.
+		var k *knownName
+		if len(hd.Name) < len(fold) {
+			k = wellKnownName(lowerInto(fold[:len(hd.Name)], hd.Name))
 		}
-		sp := hdrSpan{nameSpan: span{off, len(hd.Name)}}
-		// Every name emit looks for is well known, so one lookup both
-		// indexes the header and spares the copy.
-		if k := wellKnownName(name); k != nil {
-			a.buf = a.buf[:off]
+		if k != nil {
 			sp.name = k.name
 			x.note(k.role, i)
+		} else {
+			sp.nameSpan = a.putLower(hd.Name)
 		}
 		if v := commonValue(hd.Value); v != "" {
 			sp.value = v
@@ -430,6 +431,18 @@ func (a *strArena) headers(dst *[]hdrSpan, hs []httpparse.Header, x *hdrIndex) [
 	}
 	*dst = out
 	return out
+}
+
+// lowerInto writes b lower-cased into dst, of the same length, and
+// returns dst.
+func lowerInto(dst, b []byte) []byte {
+	for j, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst[j] = c
+	}
+	return dst
 }
 
 func materialize(dst *[]exchange.Header, hs []hdrSpan, all string) []exchange.Header {
