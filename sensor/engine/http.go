@@ -675,7 +675,7 @@ func schemeOf(v string) string {
 	scheme, _, _ := strings.Cut(v, " ")
 	for _, s := range authSchemes {
 		// The registered schemes come back without an allocation.
-		if strings.EqualFold(scheme, s) {
+		if len(scheme) == len(s) && strings.EqualFold(scheme, s) {
 			return s
 		}
 	}
@@ -687,7 +687,7 @@ func schemeOf(v string) string {
 func queryCredential(qkeys []string) bool {
 	for _, k := range qkeys {
 		for _, n := range queryCredentialKeys {
-			if strings.EqualFold(k, n) {
+			if len(k) == len(n) && strings.EqualFold(k, n) {
 				return true
 			}
 		}
