@@ -71,6 +71,10 @@ func Run(src capture.Source, cfg *Config, workers int, emit Emitter, progress Pr
 		workers = 1
 	}
 	sum := &Summary{WorkersRan: workers}
+	if m := mapped(src); m != nil {
+		runMapped(m, cfg, workers, emit, sum, progress)
+		return sum
+	}
 	dec := decode.New(0)
 	if workers == 1 {
 		w := NewWorker(cfg, emit)
@@ -79,12 +83,17 @@ func Run(src capture.Source, cfg *Config, workers int, emit Emitter, progress Pr
 	} else {
 		runSharded(src, dec, cfg, workers, emit, sum, progress)
 	}
+	fillDecode(sum, dec)
+	return sum
+}
+
+// fillDecode copies the decoder's counters into the summary.
+func fillDecode(sum *Summary, dec *decode.Decoder) {
 	sum.Frames = dec.Stats.Frames
 	sum.Packets = dec.Stats.Packets
 	sum.Truncated = dec.Stats.Truncated
 	sum.Decode = make(map[string]uint64)
 	dec.Stats.Reasons(func(n string, c uint64) { sum.Decode[n] = c })
-	return sum
 }
 
 // readLoop reads and decodes every frame, handing TCP and UDP packets to fn

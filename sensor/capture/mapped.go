@@ -1,0 +1,208 @@
+package capture
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"time"
+	"unsafe"
+)
+
+// Mapping is a plain pcap file mapped into memory, for readers that walk its
+// records without a read syscall or a copy. Several goroutines may walk it at
+// once, each with its own Records cursor; the mapping itself is read-only.
+//
+// A file that shrinks while it is mapped makes the pages past its new end
+// fault (SIGBUS). A goroutine that walks a Mapping must call
+// debug.SetPanicOnFault(true) first and pass what it recovers to
+// Records.Fault, which turns such a fault into ErrTruncated.
+//
+// The mapping lives until FileSource.Close: no slice of it may be used after
+// that, nor kept by a goroutine that outlives the walk.
+type Mapping struct {
+	name    string
+	data    []byte // the whole file; the records start at pcapHeaderLen
+	big     bool   // big-endian file
+	nanos   uint32 // nanoseconds per unit of the sub-second field
+	snaplen int
+	link    LinkType
+	first   *Records // the first cursor, whose offset BytesRead reports
+}
+
+// pcapHeaderLen is the size of the classic pcap file header.
+const pcapHeaderLen = 24
+
+// pageSize is the granularity at which Next faults a record's pages in. It
+// need not be the real page size, only no larger.
+const pageSize = 4096
+
+// prefetchAhead is how far ahead of its cursor Records.Next asks the CPU for
+// the file's bytes. A record's header is never where the hardware prefetcher
+// guesses (records vary in length), so without this each header was a miss
+// to memory: the walk took twice as long, and with several workers each one
+// walks the whole file. A few pages ahead covers a memory latency of walking.
+const prefetchAhead = 8 << 10
+
+// Map maps the source's file into memory for Records cursors, so that it can
+// be read by several goroutines at once. It returns nil and no error when the
+// source cannot be mapped: standard input or another stream, gzip or pcapng
+// input, a file that is not regular, a system without mmap, or a source
+// that packets were already read from. A source maps its file once; later
+// calls return the same Mapping.
+//
+// Map is meant for a file that is no longer written to: the mapping covers
+// the file as long as it was when mapped, so records appended after that are
+// not seen, and a record cut short by the end of the mapping reads as
+// ErrTruncated.
+func (s *FileSource) Map() (*Mapping, error) {
+	if s.mapping != nil {
+		return s.mapping, nil
+	}
+	if s.raw == nil || s.file == nil || s.n > 0 || !canMap {
+		return nil, nil
+	}
+	st, err := s.file.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Size() < pcapHeaderLen ||
+		st.Size() != int64(int(st.Size())) {
+		return nil, nil
+	}
+	data, err := mapFile(s.file, int(st.Size()))
+	if err != nil {
+		return nil, fmt.Errorf("%s: map file: %w", s.name, err)
+	}
+	s.mapping = &Mapping{name: s.name, data: data, big: s.raw.big, nanos: s.raw.nanos,
+		snaplen: s.raw.snaplen, link: s.link}
+	return s.mapping, nil
+}
+
+// Size returns the length of the mapped file in bytes.
+func (m *Mapping) Size() int64 { return int64(len(m.data)) }
+
+// unmap releases the mapping; every slice of it becomes invalid.
+func (m *Mapping) unmap() error {
+	data := m.data
+	m.data = nil
+	if data == nil {
+		return nil
+	}
+	return unmapFile(data)
+}
+
+// contains reports whether the address lies inside the mapping.
+func (m *Mapping) contains(addr uintptr) bool {
+	if len(m.data) == 0 {
+		return false
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(m.data)))
+	return addr >= lo && addr < lo+uintptr(len(m.data))
+}
+
+// Records returns a cursor at the first record of the file. The first cursor
+// made is the one FileSource.BytesRead follows, so the goroutine that
+// reports progress should walk it.
+func (m *Mapping) Records() *Records {
+	r := &Records{m: m, off: pcapHeaderLen}
+	if m.first == nil {
+		m.first = r
+	}
+	return r
+}
+
+// Records walks the records of a Mapping in file order. It is not safe for
+// concurrent use: give each goroutine its own.
+type Records struct {
+	m   *Mapping
+	off int   // the next record's header
+	n   int   // records returned so far
+	err error // the error that ended the walk, returned again by Next
+	// fetched is where the prefetched bytes end: all of the file below it
+	// was asked for.
+	fetched int
+	touch   byte // keeps the loads that fault pages in from being optimised out
+}
+
+// Next returns the next record. data is a slice of the mapping, valid until
+// the source is closed; the caller must not write to it. At the end of the
+// file Next returns io.EOF; a record cut short, or one the pcap reader of
+// ReadPacket would refuse, yields the error ReadPacket gives for it.
+func (r *Records) Next() (data []byte, ci Info, err error) {
+	if r.err != nil {
+		return nil, Info{}, r.err
+	}
+	m := r.m
+	rest := len(m.data) - r.off
+	if rest < pcapRecordLen {
+		if rest == 0 {
+			r.err = io.EOF
+			return nil, Info{}, io.EOF
+		}
+		return nil, Info{}, r.fail(ErrTruncated)
+	}
+	if ahead := min(r.off+prefetchAhead, len(m.data)); ahead > r.fetched {
+		from := max(r.fetched, r.off)
+		prefetch(unsafe.Pointer(&m.data[from]), uintptr(ahead-from))
+		r.fetched = ahead
+	}
+	h := m.data[r.off : r.off+pcapRecordLen]
+	var sec, frac, capU, lenU uint32
+	if m.big {
+		b := binary.BigEndian
+		sec, frac = b.Uint32(h[0:4]), b.Uint32(h[4:8])
+		capU, lenU = b.Uint32(h[8:12]), b.Uint32(h[12:16])
+	} else {
+		l := binary.LittleEndian
+		sec, frac = l.Uint32(h[0:4]), l.Uint32(h[4:8])
+		capU, lenU = l.Uint32(h[8:12]), l.Uint32(h[12:16])
+	}
+	caplen, length := int(capU), int(lenU)
+	if caplen > m.snaplen {
+		return nil, Info{}, r.fail(
+			fmt.Errorf("capture: record of %d bytes exceeds snaplen %d", caplen, m.snaplen))
+	}
+	if caplen > length {
+		return nil, Info{}, r.fail(
+			fmt.Errorf("capture: record captured %d bytes of a %d-byte packet", caplen, length))
+	}
+	start := r.off + pcapRecordLen
+	end := start + caplen
+	if end > len(m.data) {
+		return nil, Info{}, r.fail(ErrTruncated)
+	}
+	// Touch every page the record reaches into past its header's: should
+	// the file have shrunk, the fault comes here, between packets, rather
+	// than inside a parser. The mapping starts on a page boundary, so file
+	// offsets tell where pages start. A packet's last bytes are left alone:
+	// a worker that skips the packet would otherwise pay a cache miss there.
+	for p := (start - 1) | (pageSize - 1) + 1; p < end; p += pageSize {
+		r.touch += m.data[p]
+	}
+	data = m.data[start:end:end]
+	r.off = end
+	r.n++
+	// The product stays in 32 bits, as in pcapReader.next.
+	ts := time.Unix(int64(sec), int64(frac*m.nanos)).UTC()
+	return data, Info{Timestamp: ts, CaptureLength: caplen, Length: length,
+		LinkType: m.link}, nil
+}
+
+// Offset returns how many bytes of the file the cursor has walked.
+func (r *Records) Offset() int64 { return int64(r.off) }
+
+// Fault turns a value recovered from a panic into the error that ends the
+// walk, when the panic was a memory fault inside the mapping: the file shrank
+// while it was mapped, which reads as ErrTruncated. For any other panic it
+// returns nil, and the caller should panic again with v.
+func (r *Records) Fault(v any) error {
+	f, ok := v.(interface{ Addr() uintptr })
+	if !ok || !r.m.contains(f.Addr()) {
+		return nil
+	}
+	r.err = nil
+	return r.fail(ErrTruncated)
+}
+
+// fail ends the walk with err, worded as FileSource.readError words it.
+func (r *Records) fail(err error) error {
+	r.err = fmt.Errorf("%s: after %d packets: %w", r.m.name, r.n, err)
+	return r.err
+}
