@@ -115,6 +115,9 @@ type Records struct {
 	off int   // the next record's header
 	n   int   // records returned so far
 	err error // the error that ended the walk, returned again by Next
+	// first and last are the earliest and latest record times seen, in
+	// nanoseconds since 1970: cheaper to compare than time.Time.
+	first, last int64
 	// fetched is where the prefetched bytes end: all of the file below it
 	// was asked for.
 	fetched int
@@ -180,9 +183,25 @@ func (r *Records) Next() (data []byte, ci Info, err error) {
 	r.off = end
 	r.n++
 	// The product stays in 32 bits, as in pcapReader.next.
-	ts := time.Unix(int64(sec), int64(frac*m.nanos)).UTC()
+	ns := int64(sec)*1e9 + int64(frac*m.nanos)
+	if r.n == 1 || ns < r.first {
+		r.first = ns
+	}
+	if r.n == 1 || ns > r.last {
+		r.last = ns
+	}
+	ts := time.Unix(0, ns).UTC()
 	return data, Info{Timestamp: ts, CaptureLength: caplen, Length: length,
 		LinkType: m.link}, nil
+}
+
+// Times returns the earliest and latest times of the records returned so
+// far, zero before the first.
+func (r *Records) Times() (first, last time.Time) {
+	if r.n == 0 {
+		return time.Time{}, time.Time{}
+	}
+	return time.Unix(0, r.first).UTC(), time.Unix(0, r.last).UTC()
 }
 
 // Offset returns how many bytes of the file the cursor has walked.

@@ -75,8 +75,15 @@ func runMapped(m *capture.Mapping, cfg *Config, n int, emit Emitter, sum *Summar
 	w0 := &walks[0]
 	sum.First, sum.Last = w0.first, w0.last
 	fillDecode(sum, w0.dec)
+	if n == 1 {
+		// As the reading path does: Add would leave a nil map for an
+		// empty one.
+		sum.Stats = *w0.stats
+	}
 	for i := range walks {
-		sum.Stats.Add(walks[i].stats)
+		if n > 1 {
+			sum.Stats.Add(walks[i].stats)
+		}
 		if sum.ReadError == nil {
 			// Worker 0's error first: its counters are the summary's.
 			sum.ReadError = walks[i].err
@@ -104,6 +111,7 @@ func walkMapped(r *capture.Records, shard, n int, cfg *Config, emit Emitter, pro
 			panic(v)
 		}
 		out.err = err
+		out.first, out.last = r.Times()
 		if inPacket {
 			// Records.Next touched the packet's pages, so the file shrank
 			// in the moment since. The worker stopped half-way through the
@@ -124,12 +132,6 @@ func walkMapped(r *capture.Records, shard, n int, cfg *Config, emit Emitter, pro
 			}
 			break
 		}
-		if out.first.IsZero() || ci.Timestamp.Before(out.first) {
-			out.first = ci.Timestamp
-		}
-		if ci.Timestamp.After(out.last) {
-			out.last = ci.Timestamp
-		}
 		if dec.Decode(ci.LinkType, data, ci.Timestamp, &p) == decode.OK &&
 			(n == 1 || shardOf(&p)%uint32(n) == mine) {
 			inPacket = true
@@ -141,4 +143,5 @@ func walkMapped(r *capture.Records, shard, n int, cfg *Config, emit Emitter, pro
 		}
 	}
 	out.stats = w.Finish()
+	out.first, out.last = r.Times()
 }

@@ -1,12 +1,26 @@
 package engine
 
 import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
 	"strconv"
+	"sync"
 	"testing"
 
+	"github.com/apitap/apitap/sensor/capture"
 	"github.com/apitap/apitap/sensor/decode"
+	"github.com/apitap/apitap/sensor/exchange"
+	"github.com/apitap/apitap/sensor/internal/corpus"
 	"github.com/apitap/apitap/sensor/internal/cputime"
 )
 
@@ -96,6 +110,216 @@ func TestShardOf(t *testing.T) {
 				if c < flows*20/100 || c > flows*30/100 {
 					t.Errorf("of four workers, worker %d got %d flows; want %d±5%%", i, c, flows/4)
 				}
+			}
+		})
+	}
+}
+
+// unmapped hides FileSource.Map, so that Run reads the file as it reads a
+// stream: the path the mapped walk must agree with.
+type unmapped struct{ s *capture.FileSource }
+
+func (u unmapped) ReadPacket() ([]byte, capture.Info, error) { return u.s.ReadPacket() }
+func (u unmapped) Close() error                              { return u.s.Close() }
+
+func (u unmapped) ReadShared() ([]byte, capture.Info, *capture.Chunk, error) {
+	return u.s.ReadShared()
+}
+
+// transcript is an Emitter that keeps everything it is given as JSON, which
+// copies the slices the engine reuses. Workers interleave their output, so
+// a transcript is compared sorted.
+type transcript struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (tr *transcript) add(kind string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	tr.mu.Lock()
+	tr.lines = append(tr.lines, kind+string(b))
+	tr.mu.Unlock()
+}
+
+func (tr *transcript) Exchange(ex *exchange.Exchange) { tr.add("exchange ", ex) }
+func (tr *transcript) Flow(f *exchange.Flow)          { tr.add("flow ", f) }
+func (tr *transcript) DNS(d *exchange.DNS)            { tr.add("dns ", d) }
+
+// runCapture runs path with the given workers, through the mapping or
+// through reads, and returns the summary and the sorted transcript.
+func runCapture(t *testing.T, path string, workers int, mapped bool) (*Summary, []string) {
+	t.Helper()
+	src, err := capture.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var s capture.Source = unmapped{src}
+	if mapped {
+		if m, err := src.Map(); m == nil || err != nil {
+			t.Fatalf("Map(%s) = %v, %v; want a mapping", path, m, err)
+		}
+		s = src
+	}
+	var tr transcript
+	sum := Run(s, &Config{}, workers, &tr, nil)
+	sort.Strings(tr.lines)
+	return sum, tr.lines
+}
+
+// sameRun reports how two runs of one capture differ, or "" if they agree.
+func sameRun(a, b *Summary, la, lb []string) string {
+	switch {
+	case a.Frames != b.Frames || a.Packets != b.Packets || a.Truncated != b.Truncated:
+		return fmt.Sprintf("frames/packets/truncated %d/%d/%d and %d/%d/%d", a.Frames,
+			a.Packets, a.Truncated, b.Frames, b.Packets, b.Truncated)
+	case !maps.Equal(a.Decode, b.Decode):
+		return fmt.Sprintf("decode counters %v and %v", a.Decode, b.Decode)
+	case !a.First.Equal(b.First) || !a.Last.Equal(b.Last):
+		return fmt.Sprintf("times %v–%v and %v–%v", a.First, a.Last, b.First, b.Last)
+	case fmt.Sprint(a.ReadError) != fmt.Sprint(b.ReadError):
+		return fmt.Sprintf("read errors %v and %v", a.ReadError, b.ReadError)
+	case !reflect.DeepEqual(a.Stats, b.Stats):
+		return fmt.Sprintf("worker stats %+v and %+v", a.Stats, b.Stats)
+	case !slices.Equal(la, lb):
+		for i := range min(len(la), len(lb)) {
+			if la[i] != lb[i] {
+				return fmt.Sprintf("output line %d: %s and %s", i, la[i], lb[i])
+			}
+		}
+		return fmt.Sprintf("%d output lines and %d", len(la), len(lb))
+	}
+	return ""
+}
+
+// plainPcaps returns the corpus captures that Map can map.
+func plainPcaps(t *testing.T) []string {
+	files, _ := filepath.Glob(filepath.Join(corpus.Dir(t), "*.pcap"))
+	var plain []string
+	for _, f := range files {
+		b := make([]byte, 4)
+		if fh, err := os.Open(f); err == nil {
+			_, err = io.ReadFull(fh, b)
+			fh.Close()
+			if err == nil && binary.BigEndian.Uint16(b) != 0x1f8b &&
+				binary.LittleEndian.Uint32(b) != 0x0a0d0d0a {
+				plain = append(plain, f)
+			}
+		}
+	}
+	if len(plain) == 0 {
+		t.Skip("no plain pcap files in the corpus")
+	}
+	return plain
+}
+
+// TestMappedMatchesRead runs every plain pcap of the corpus and the
+// generated capture through the mapping and through reads, with one, two
+// and three workers, and wants the same summary and the same output.
+func TestMappedMatchesRead(t *testing.T) {
+	files := append(plainPcaps(t), benchCapture(t, 32<<20))
+	for _, f := range files {
+		for _, workers := range []int{1, 2, 3} {
+			t.Run(fmt.Sprintf("%s/%d", filepath.Base(f), workers), func(t *testing.T) {
+				rs, rl := runCapture(t, f, workers, false)
+				ms, ml := runCapture(t, f, workers, true)
+				if d := sameRun(rs, ms, rl, ml); d != "" {
+					t.Errorf("read and mapped runs differ: %s", d)
+				}
+			})
+		}
+	}
+}
+
+// TestMappedTruncated cuts the generated capture inside a record: the
+// mapped walk must stop where reads stop, with the same error.
+func TestMappedTruncated(t *testing.T) {
+	b, err := os.ReadFile(benchCapture(t, 32<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "cut.pcap")
+	// 24 header bytes and then records: an odd cut lands inside one.
+	if err := os.WriteFile(path, b[:len(b)/3+7], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{1, 2, 3} {
+		t.Run(strconv.Itoa(workers), func(t *testing.T) {
+			rs, rl := runCapture(t, path, workers, false)
+			ms, ml := runCapture(t, path, workers, true)
+			if !errors.Is(ms.ReadError, capture.ErrTruncated) {
+				t.Fatalf("mapped run: got read error %v; want %v", ms.ReadError,
+					capture.ErrTruncated)
+			}
+			if d := sameRun(rs, ms, rl, ml); d != "" {
+				t.Errorf("read and mapped runs differ: %s", d)
+			}
+		})
+	}
+}
+
+// shrinker is an Emitter that truncates a file once it has seen a number of
+// exchanges.
+type shrinker struct {
+	mu    sync.Mutex
+	seen  int
+	after int
+	path  string
+	size  int64
+	err   error
+	done  bool
+}
+
+func (s *shrinker) Exchange(*exchange.Exchange) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen++; s.seen == s.after {
+		s.err = os.Truncate(s.path, s.size)
+		s.done = true
+	}
+}
+func (s *shrinker) Flow(*exchange.Flow) {}
+func (s *shrinker) DNS(*exchange.DNS)   {}
+
+// TestMappedShrinks truncates the file while the workers walk its mapping,
+// which faults on the pages past the new end: the run must end with
+// ErrTruncated rather than crash.
+func TestMappedShrinks(t *testing.T) {
+	b, err := os.ReadFile(benchCapture(t, 32<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{1, 2, 3} {
+		t.Run(strconv.Itoa(workers), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "shrinking.pcap")
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			src, err := capture.OpenFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			if m, err := src.Map(); m == nil || err != nil {
+				t.Fatalf("Map(%s) = %v, %v; want a mapping", path, m, err)
+			}
+			// The first exchanges come in the first tenth of the file; the
+			// cut, on a page boundary, leaves half of it, so every worker
+			// has pages past the new end still to walk.
+			sh := &shrinker{after: 100, path: path, size: int64(len(b)/2) &^ 4095}
+			sum := Run(src, &Config{}, workers, sh, nil)
+			if !sh.done || sh.err != nil {
+				t.Fatalf("truncate: done %v, error %v", sh.done, sh.err)
+			}
+			if !errors.Is(sum.ReadError, capture.ErrTruncated) {
+				t.Fatalf("got read error %v; want %v", sum.ReadError, capture.ErrTruncated)
+			}
+			t.Logf("%d exchanges, %v", sh.seen, sum.ReadError)
+			if sh.seen < 1000 {
+				t.Errorf("got %d exchanges; want those of the half before the cut", sh.seen)
 			}
 		})
 	}
