@@ -14,14 +14,19 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/pcapgo"
 
 	"github.com/apitap/apitap/sensor/capture"
 	"github.com/apitap/apitap/sensor/decode"
 	"github.com/apitap/apitap/sensor/exchange"
 	"github.com/apitap/apitap/sensor/internal/corpus"
 	"github.com/apitap/apitap/sensor/internal/cputime"
+	"github.com/apitap/apitap/sensor/internal/synth"
 )
 
 // BenchmarkSharded compares one worker with two on the large benchmark
@@ -320,6 +325,120 @@ func TestMappedShrinks(t *testing.T) {
 			t.Logf("%d exchanges, %v", sh.seen, sum.ReadError)
 			if sh.seen < 1000 {
 				t.Errorf("got %d exchanges; want those of the half before the cut", sh.seen)
+			}
+		})
+	}
+}
+
+// fragment rewrites a capture of Ethernet frames so that every IPv4
+// datagram with enough payload travels as two fragments, the second one
+// (which carries no ports) first for every other datagram. Both keep the
+// original's time, so reassembly yields the original packets.
+func fragment(t *testing.T, in, out string) {
+	t.Helper()
+	f, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	w := pcapgo.NewWriter(o)
+	if err := w.WriteFileHeader(65536, r.LinkType()); err != nil {
+		t.Fatal(err)
+	}
+	write := func(ci gopacket.CaptureInfo, b []byte) {
+		ci.CaptureLength, ci.Length = len(b), len(b)
+		if err := w.WritePacket(ci, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for n := 0; ; n++ {
+		b, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ip := b[min(14, len(b)):]
+		if len(b) < 34 || binary.BigEndian.Uint16(b[12:14]) != 0x0800 || ip[0] != 0x45 ||
+			ci.CaptureLength != ci.Length || int(binary.BigEndian.Uint16(ip[2:4])) != len(ip) ||
+			len(ip) < 20+48 {
+			write(ci, b)
+			continue
+		}
+		payload := ip[20:]
+		k := len(payload) / 2 &^ 7
+		part := func(off int, data []byte, more bool) []byte {
+			p := slices.Concat(b[:14], ip[:20], data)
+			h := p[14:34]
+			binary.BigEndian.PutUint16(h[2:4], uint16(20+len(data)))
+			ff := uint16(off / 8)
+			if more {
+				ff |= 0x2000
+			}
+			binary.BigEndian.PutUint16(h[6:8], ff)
+			return p
+		}
+		first, second := part(0, payload[:k], true), part(k, payload[k:], false)
+		if n%2 == 1 {
+			first, second = second, first
+		}
+		write(ci, first)
+		write(ci, second)
+	}
+}
+
+// TestMappedFragments runs a capture whose datagrams are all fragmented:
+// every worker reassembles every datagram, so a fragment without ports
+// must still reach the worker of its flow. The exchanges must be those of
+// the capture before fragmenting, through reads and through the mapping.
+func TestMappedFragments(t *testing.T) {
+	dir := t.TempDir()
+	whole := filepath.Join(dir, "whole.pcap")
+	f, err := os.Create(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := synth.Write(f, synth.Options{Connections: 40, TargetBytes: 2 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	frags := filepath.Join(dir, "fragments.pcap")
+	fragment(t, whole, frags)
+	exchanges := func(lines []string) []string {
+		return slices.DeleteFunc(slices.Clone(lines), func(l string) bool {
+			return !strings.HasPrefix(l, "exchange ")
+		})
+	}
+	_, want := runCapture(t, whole, 1, false)
+	want = exchanges(want)
+	if len(want) == 0 {
+		t.Fatal("the generated capture gave no exchanges")
+	}
+	for _, workers := range []int{1, 2, 3} {
+		t.Run(strconv.Itoa(workers), func(t *testing.T) {
+			rs, rl := runCapture(t, frags, workers, false)
+			ms, ml := runCapture(t, frags, workers, true)
+			if d := sameRun(rs, ms, rl, ml); d != "" {
+				t.Errorf("read and mapped runs differ: %s", d)
+			}
+			if ms.Decode["ip_fragment_held"] == 0 {
+				t.Fatal("no fragment was held: the capture is not fragmented")
+			}
+			if got := exchanges(ml); !slices.Equal(got, want) {
+				t.Errorf("got %d exchanges from the fragments; want the %d of the whole "+
+					"datagrams", len(got), len(want))
 			}
 		})
 	}
