@@ -238,20 +238,31 @@ func runSharded(src capture.Source, dec *decode.Decoder, cfg *Config, n int, emi
 }
 
 // shardOf hashes a packet's flow for sharding: both directions of a flow
-// hash alike. The reader hashes every packet while the workers wait, so
-// this takes a few multiplications rather than flow.Hash's loop over
-// address bytes; only consistency matters, not agreement with flow.Hash.
+// hash alike. Every packet is hashed, by the reader or, on a mapped file,
+// by every worker, so this takes a few multiplications rather than
+// flow.Hash's loop over address bytes; only consistency matters, not
+// agreement with flow.Hash.
 func shardOf(p *decode.Packet) uint32 {
 	h := endpointHash(p.Src, p.SrcPort) + endpointHash(p.Dst, p.DstPort) + uint64(p.Proto)
 	h *= 0x9e3779b97f4a7c15
 	return uint32(h >> 32)
 }
 
-// endpointHash mixes an address and port. An IPv4 address (in its mapped
-// IPv6 form) fills the low 48 bits, so the port goes above it.
+// endpointHash mixes an address and port. An IPv4 address fills the low 32
+// bits, an IPv6 one is folded to 64, and the port goes above 48. IPv4 takes
+// As4: As16 spells the address out byte by byte and reads it back, which
+// made the hash cost several times more, and every worker of a mapped run
+// hashes every packet.
 func endpointHash(a netip.Addr, port uint16) uint64 {
-	b := a.As16()
-	x := binary.BigEndian.Uint64(b[:8]) ^ binary.BigEndian.Uint64(b[8:]) ^ uint64(port)<<48
+	var x uint64
+	if a.Is4() {
+		b := a.As4()
+		x = uint64(binary.BigEndian.Uint32(b[:]))
+	} else {
+		b := a.As16()
+		x = binary.BigEndian.Uint64(b[:8]) ^ binary.BigEndian.Uint64(b[8:])
+	}
+	x ^= uint64(port) << 48
 	x *= 0xff51afd7ed558ccd
 	return x ^ x>>31
 }
