@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -27,6 +28,11 @@ type Mapping struct {
 	snaplen int
 	link    LinkType
 	first   *Records // the first cursor, whose offset BytesRead reports
+
+	// cursors are all the Records made, so that each can see how far the
+	// slowest has come; released is the end of the pages given back.
+	cursors  []*Records
+	released atomic.Int64
 }
 
 // pcapHeaderLen is the size of the classic pcap file header.
@@ -97,15 +103,52 @@ func (m *Mapping) contains(addr uintptr) bool {
 	return addr >= lo && addr < lo+uintptr(len(m.data))
 }
 
-// Records returns a cursor at the first record of the file. The first cursor
-// made is the one FileSource.BytesRead follows, so the goroutine that
-// reports progress should walk it.
+// Records returns a cursor at the first record of the file. Make every
+// cursor before any of them walks: they look at each other to know which
+// pages all have passed. The first cursor made is the one
+// FileSource.BytesRead follows, so the goroutine that reports progress
+// should walk it.
 func (m *Mapping) Records() *Records {
-	r := &Records{m: m, off: pcapHeaderLen}
+	r := &Records{m: m, off: pcapHeaderLen, publishAt: releaseEvery}
 	if m.first == nil {
 		m.first = r
 	}
+	m.cursors = append(m.cursors, r)
 	return r
+}
+
+// releaseEvery is how far a cursor walks between two looks at whether the
+// pages behind every cursor can be given back. Without that, the whole file
+// would end up mapped: the pages stay in the page cache either way, but
+// counted in the process's resident memory and page tables until Close.
+const releaseEvery = 16 << 20
+
+// releaseMargin is what stays mapped behind the slowest cursor: more than a
+// record, so that no packet a worker holds is given back under it. Were it
+// given back, touching it would only map it again.
+const releaseMargin = 1 << 20
+
+// publish records that r walked to pos and gives back the pages that every
+// cursor has passed. Any cursor may do it; released says which did.
+func (r *Records) publish(pos int) {
+	r.pos.Store(int64(pos))
+	r.publishAt = pos + releaseEvery
+	m := r.m
+	low := int64(pos)
+	for _, c := range m.cursors {
+		low = min(low, c.pos.Load())
+	}
+	low = (low - releaseMargin) &^ (pageSize - 1)
+	for {
+		done := m.released.Load()
+		if low-done < releaseEvery/2 {
+			return
+		}
+		if m.released.CompareAndSwap(done, low) {
+			releasePages(m.data[done:low])
+			return
+		}
+	}
 }
 
 // Records walks the records of a Mapping in file order. It is not safe for
@@ -121,7 +164,11 @@ type Records struct {
 	// fetched is where the prefetched bytes end: all of the file below it
 	// was asked for.
 	fetched int
-	touch   byte // keeps the loads that fault pages in from being optimised out
+	// pos is how far the cursor has walked, as it last said (see publish),
+	// and publishAt where it says so next.
+	pos       atomic.Int64
+	publishAt int
+	touch     byte // keeps the loads that fault pages in from being optimised out
 }
 
 // Next returns the next record. data is a slice of the mapping, valid until
@@ -137,6 +184,7 @@ func (r *Records) Next() (data []byte, ci Info, err error) {
 	if rest < pcapRecordLen {
 		if rest == 0 {
 			r.err = io.EOF
+			r.publish(len(m.data))
 			return nil, Info{}, io.EOF
 		}
 		return nil, Info{}, r.fail(ErrTruncated)
@@ -182,6 +230,9 @@ func (r *Records) Next() (data []byte, ci Info, err error) {
 	data = m.data[start:end:end]
 	r.off = end
 	r.n++
+	if end >= r.publishAt {
+		r.publish(end)
+	}
 	// The product stays in 32 bits, as in pcapReader.next.
 	ns := int64(sec)*1e9 + int64(frac*m.nanos)
 	if r.n == 1 || ns < r.first {
@@ -204,6 +255,9 @@ func (r *Records) Times() (first, last time.Time) {
 	return time.Unix(0, r.first).UTC(), time.Unix(0, r.last).UTC()
 }
 
+// Count returns how many records Next has returned.
+func (r *Records) Count() int { return r.n }
+
 // Offset returns how many bytes of the file the cursor has walked.
 func (r *Records) Offset() int64 { return int64(r.off) }
 
@@ -220,8 +274,10 @@ func (r *Records) Fault(v any) error {
 	return r.fail(ErrTruncated)
 }
 
-// fail ends the walk with err, worded as FileSource.readError words it.
+// fail ends the walk with err, worded as FileSource.readError words it. The
+// cursor no longer holds the others' pages back.
 func (r *Records) fail(err error) error {
 	r.err = fmt.Errorf("%s: after %d packets: %w", r.m.name, r.n, err)
+	r.publish(len(r.m.data))
 	return r.err
 }

@@ -32,5 +32,13 @@ func mapFile(f *os.File, size int) ([]byte, error) {
 	return data, nil
 }
 
+// releasePages gives back the pages of b, a page-aligned part of a mapping.
+// They stay in the page cache; touching them again maps them again.
+func releasePages(b []byte) {
+	if len(b) > 0 {
+		_ = unix.Madvise(b, unix.MADV_DONTNEED)
+	}
+}
+
 // unmapFile undoes mapFile.
 func unmapFile(data []byte) error { return unix.Munmap(data) }

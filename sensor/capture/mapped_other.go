@@ -13,4 +13,6 @@ const canMap = false
 
 func mapFile(*os.File, int) ([]byte, error) { return nil, errors.ErrUnsupported }
 
+func releasePages([]byte) {}
+
 func unmapFile([]byte) error { return nil }

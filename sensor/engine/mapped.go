@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"io"
 	"runtime/debug"
 	"sync"
@@ -32,21 +33,24 @@ func mapped(src capture.Source) *capture.Mapping {
 
 // walk is what one goroutine of runMapped found.
 type walk struct {
-	dec   *decode.Decoder
-	stats *Stats
-	err   error
-	first time.Time
-	last  time.Time
+	// own decoded the frames the raw hash gave this worker; shared, every
+	// frame the raw hash could not place (see walkMapped).
+	own, shared *decode.Decoder
+	stats       *Stats
+	err         error
+	first       time.Time
+	last        time.Time
 }
 
 // runMapped runs n workers over a mapped file with no reader between them:
-// each walks every record and decodes it, enough to hash its flow, and hands
-// on only the packets of its own flows. Decoding twice costs less than
-// shipping packets from a reader goroutine would, and nothing is copied or
-// queued. Each worker sees the whole file in order, so a flow's packets
-// arrive in order, and IP fragments, which every decoder reassembles alike,
-// go to the worker of their flow. Frames, decode counters, times and
-// progress come from worker 0 alone, so they are counted once.
+// each walks every record, finds which flow it belongs to, and handles only
+// the packets of its own flows. Walking the whole file in every worker costs
+// less than shipping packets from a reader goroutine would, and nothing is
+// copied or queued. Each worker sees the whole file in order, so a flow's
+// packets arrive in order, and IP fragments, which every worker reassembles
+// alike, go to the worker of their flow. Each frame is counted once: by the
+// worker it belongs to, or, for frames every worker decodes, by worker 0.
+// Times and progress come from worker 0's cursor.
 func runMapped(m *capture.Mapping, cfg *Config, n int, emit Emitter, sum *Summary,
 	progress Progress) {
 	walks := make([]walk, n)
@@ -74,7 +78,15 @@ func runMapped(m *capture.Mapping, cfg *Config, n int, emit Emitter, sum *Summar
 
 	w0 := &walks[0]
 	sum.First, sum.Last = w0.first, w0.last
-	fillDecode(sum, w0.dec)
+	dec := w0.own
+	if n > 1 {
+		dec = decode.New(0)
+		addDecode(&dec.Stats, &w0.shared.Stats)
+		for i := range walks {
+			addDecode(&dec.Stats, &walks[i].own.Stats)
+		}
+	}
+	fillDecode(sum, dec)
 	if n == 1 {
 		// As the reading path does: Add would leave a nil map for an
 		// empty one.
@@ -91,15 +103,32 @@ func runMapped(m *capture.Mapping, cfg *Config, n int, emit Emitter, sum *Summar
 	}
 }
 
+// addDecode adds the decoder counters o to s.
+func addDecode(s, o *decode.Stats) {
+	s.Frames += o.Frames
+	s.Packets += o.Packets
+	s.Truncated += o.Truncated
+	for i := range s.Rejected {
+		s.Rejected[i] += o.Rejected[i]
+	}
+}
+
 // walkMapped is one worker of runMapped: it handles the packets whose flows
 // hash to shard, of n. A fault on the mapping (the file shrank under it)
 // ends the walk with the read error a truncated file gives.
+//
+// Most frames are placed by rawShard from their header bytes: a worker
+// decodes only its own, with its own decoder, which counts them. The rest
+// (fragments, tunnels, other link types) every worker decodes with a
+// second decoder, whose counters only worker 0 reports, and places by
+// shardOf: a fragment's flow is known once its datagram is whole, and
+// every worker reassembles every datagram.
 func walkMapped(r *capture.Records, shard, n int, cfg *Config, emit Emitter, progress Progress,
 	out *walk) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	dec := decode.New(0)
+	own, shared := decode.New(0), decode.New(0)
 	w := NewWorker(cfg, emit)
-	out.dec = dec
+	out.own, out.shared = own, shared
 	inPacket := false
 	defer func() {
 		v := recover()
@@ -132,16 +161,73 @@ func walkMapped(r *capture.Records, shard, n int, cfg *Config, emit Emitter, pro
 			}
 			break
 		}
+		if progress != nil && r.Count()&0xffff == 0 {
+			progress(uint64(r.Count()))
+		}
+		dec := own
+		if n > 1 {
+			h, ok := rawShard(ci.LinkType, data)
+			if ok && h%uint32(n) != mine {
+				continue // another worker's, which counts it
+			}
+			if !ok {
+				dec = shared
+			}
+		}
 		if dec.Decode(ci.LinkType, data, ci.Timestamp, &p) == decode.OK &&
-			(n == 1 || shardOf(&p)%uint32(n) == mine) {
+			(dec == own || shardOf(&p)%uint32(n) == mine) {
 			inPacket = true
 			w.Packet(&p)
 			inPacket = false
 		}
-		if progress != nil && dec.Stats.Frames&0xffff == 0 {
-			progress(dec.Stats.Frames)
-		}
 	}
 	out.stats = w.Finish()
 	out.first, out.last = r.Times()
+}
+
+// rawShard returns the shardOf hash of a frame, read straight from its
+// header bytes, for the common frames: Ethernet, at most one VLAN tag, IPv4
+// (not a fragment) or IPv6 (no extension header), then TCP or UDP. For any
+// other frame it returns false. Whenever the decoder accepts a frame that
+// rawShard placed, the packet's shardOf is the same hash; a frame the
+// decoder rejects goes to one worker all the same, which counts it.
+func rawShard(link capture.LinkType, b []byte) (uint32, bool) {
+	if link != capture.LinkEthernet || len(b) < 18 {
+		return 0, false
+	}
+	typ, ip := binary.BigEndian.Uint16(b[12:14]), b[14:]
+	if typ == 0x8100 {
+		typ, ip = binary.BigEndian.Uint16(b[16:18]), b[18:]
+	}
+	var a, z uint64
+	var proto uint8
+	var ports []byte
+	switch typ {
+	case 0x0800:
+		if len(ip) < 20 || ip[0]>>4 != 4 {
+			return 0, false
+		}
+		ihl := int(ip[0]&0x0f) * 4
+		// A fragment (more to come, or an offset) is placed once whole.
+		if ihl < 20 || len(ip) < ihl+4 || binary.BigEndian.Uint16(ip[6:8])&0x3fff != 0 {
+			return 0, false
+		}
+		proto, ports = ip[9], ip[ihl:]
+		a = uint64(binary.BigEndian.Uint32(ip[12:16]))
+		z = uint64(binary.BigEndian.Uint32(ip[16:20]))
+	case 0x86dd:
+		if len(ip) < 44 || ip[0]>>4 != 6 {
+			return 0, false
+		}
+		proto, ports = ip[6], ip[40:]
+		a = binary.BigEndian.Uint64(ip[8:16]) ^ binary.BigEndian.Uint64(ip[16:24])
+		z = binary.BigEndian.Uint64(ip[24:32]) ^ binary.BigEndian.Uint64(ip[32:40])
+	default:
+		return 0, false
+	}
+	if proto != decode.ProtoTCP && proto != decode.ProtoUDP {
+		return 0, false
+	}
+	sp, dp := binary.BigEndian.Uint16(ports[0:2]), binary.BigEndian.Uint16(ports[2:4])
+	return flowHash(mixEndpoint(a, sp), mixEndpoint(z, dp), proto), true
 }

@@ -26,8 +26,9 @@ type Summary struct {
 	WorkersRan int
 }
 
-// Progress, when set on Run, is called from the reading goroutine about
-// every 64k packets with the number of frames read so far.
+// Progress, when set on Run, is called from the reading goroutine (on a
+// mapped file, the first worker's) about every 64k packets with the number
+// of frames read so far.
 type Progress func(frames uint64)
 
 // batchSize is how many packets travel together to a worker: large enough
@@ -66,6 +67,11 @@ type sharedSource interface {
 // Run reads src to the end, spreading flows over workers goroutines (1
 // means everything runs on the calling goroutine), and reports to emit.
 // emit must be safe for concurrent use when workers > 1.
+//
+// A plain pcap file (capture.FileSource.Map) is mapped into memory and every
+// worker walks all of it, keeping its own flows' packets (see runMapped);
+// other sources are read by one goroutine that hands packets to the
+// workers. Either way each worker sees its flows' packets in capture order.
 func Run(src capture.Source, cfg *Config, workers int, emit Emitter, progress Progress) *Summary {
 	if workers < 1 {
 		workers = 1
@@ -243,8 +249,12 @@ func runSharded(src capture.Source, dec *decode.Decoder, cfg *Config, n int, emi
 // flow.Hash's loop over address bytes; only consistency matters, not
 // agreement with flow.Hash.
 func shardOf(p *decode.Packet) uint32 {
-	h := endpointHash(p.Src, p.SrcPort) + endpointHash(p.Dst, p.DstPort) + uint64(p.Proto)
-	h *= 0x9e3779b97f4a7c15
+	return flowHash(endpointHash(p.Src, p.SrcPort), endpointHash(p.Dst, p.DstPort), p.Proto)
+}
+
+// flowHash combines the hashes of a flow's two ends, in either order.
+func flowHash(a, b uint64, proto uint8) uint32 {
+	h := (a + b + uint64(proto)) * 0x9e3779b97f4a7c15
 	return uint32(h >> 32)
 }
 
@@ -254,16 +264,17 @@ func shardOf(p *decode.Packet) uint32 {
 // made the hash cost several times more, and every worker of a mapped run
 // hashes every packet.
 func endpointHash(a netip.Addr, port uint16) uint64 {
-	var x uint64
 	if a.Is4() {
 		b := a.As4()
-		x = uint64(binary.BigEndian.Uint32(b[:]))
-	} else {
-		b := a.As16()
-		x = binary.BigEndian.Uint64(b[:8]) ^ binary.BigEndian.Uint64(b[8:])
+		return mixEndpoint(uint64(binary.BigEndian.Uint32(b[:])), port)
 	}
-	x ^= uint64(port) << 48
-	x *= 0xff51afd7ed558ccd
+	b := a.As16()
+	return mixEndpoint(binary.BigEndian.Uint64(b[:8])^binary.BigEndian.Uint64(b[8:]), port)
+}
+
+// mixEndpoint mixes an address, folded to 64 bits, with a port.
+func mixEndpoint(addr uint64, port uint16) uint64 {
+	x := (addr ^ uint64(port)<<48) * 0xff51afd7ed558ccd
 	return x ^ x>>31
 }
 

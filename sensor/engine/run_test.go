@@ -443,3 +443,40 @@ func TestMappedFragments(t *testing.T) {
 		})
 	}
 }
+
+// TestRawShard checks, on every frame of the corpus and of the generated
+// capture, that rawShard places a frame the decoder accepts where shardOf
+// places its packet, and that it places the common frames at all.
+func TestRawShard(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(corpus.Dir(t), "*.pcap*"))
+	files = append(files, benchCapture(t, 32<<20))
+	var placed, frames int
+	for _, f := range files {
+		src, err := capture.OpenFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := decode.New(0)
+		var p decode.Packet
+		for i := 0; ; i++ {
+			data, ci, err := src.ReadPacket()
+			if err != nil {
+				break
+			}
+			frames++
+			h, ok := rawShard(ci.LinkType, data)
+			if dec.Decode(ci.LinkType, data, ci.Timestamp, &p) != decode.OK || !ok {
+				continue
+			}
+			placed++
+			if want := shardOf(&p); h != want {
+				t.Fatalf("%s frame %d: rawShard = %#x; want shardOf's %#x", filepath.Base(f), i,
+					h, want)
+			}
+		}
+		src.Close()
+	}
+	if placed < frames/2 {
+		t.Errorf("rawShard placed %d of %d frames; want most", placed, frames)
+	}
+}
