@@ -72,6 +72,8 @@ type sharedSource interface {
 // worker walks all of it, keeping its own flows' packets (see runMapped);
 // other sources are read by one goroutine that hands packets to the
 // workers. Either way each worker sees its flows' packets in capture order.
+// As every worker walks the whole mapped file, a worker beyond the CPUs
+// available costs a walk of the file without adding any parallelism.
 func Run(src capture.Source, cfg *Config, workers int, emit Emitter, progress Progress) *Summary {
 	if workers < 1 {
 		workers = 1
