@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"os"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -46,8 +47,20 @@ const pageSize = 4096
 // the file's bytes. A record's header is never where the hardware prefetcher
 // guesses (records vary in length), so without this each header was a miss
 // to memory: the walk took twice as long, and with several workers each one
-// walks the whole file. A few pages ahead covers a memory latency of walking.
+// walks the whole file. Two pages ahead is more than a memory latency's
+// worth of walking.
 const prefetchAhead = 8 << 10
+
+// releaseEvery is how far a cursor walks between two looks at whether the
+// pages behind every cursor can be given back. Without that, the whole file
+// would end up mapped: the pages stay in the page cache either way, but
+// counted in the process's resident memory and page tables until Close.
+const releaseEvery = 16 << 20
+
+// releaseMargin is what stays mapped behind the slowest cursor: more than a
+// record, so that no packet a worker holds is given back under it. Were it
+// given back, touching it would only map it again.
+const releaseMargin = 1 << 20
 
 // Map maps the source's file into memory for Records cursors, so that it can
 // be read by several goroutines at once. It returns nil and no error when the
@@ -81,9 +94,6 @@ func (s *FileSource) Map() (*Mapping, error) {
 	return s.mapping, nil
 }
 
-// Size returns the length of the mapped file in bytes.
-func (m *Mapping) Size() int64 { return int64(len(m.data)) }
-
 // unmap releases the mapping; every slice of it becomes invalid.
 func (m *Mapping) unmap() error {
 	data := m.data
@@ -115,40 +125,6 @@ func (m *Mapping) Records() *Records {
 	}
 	m.cursors = append(m.cursors, r)
 	return r
-}
-
-// releaseEvery is how far a cursor walks between two looks at whether the
-// pages behind every cursor can be given back. Without that, the whole file
-// would end up mapped: the pages stay in the page cache either way, but
-// counted in the process's resident memory and page tables until Close.
-const releaseEvery = 16 << 20
-
-// releaseMargin is what stays mapped behind the slowest cursor: more than a
-// record, so that no packet a worker holds is given back under it. Were it
-// given back, touching it would only map it again.
-const releaseMargin = 1 << 20
-
-// publish records that r walked to pos and gives back the pages that every
-// cursor has passed. Any cursor may do it; released says which did.
-func (r *Records) publish(pos int) {
-	r.pos.Store(int64(pos))
-	r.publishAt = pos + releaseEvery
-	m := r.m
-	low := int64(pos)
-	for _, c := range m.cursors {
-		low = min(low, c.pos.Load())
-	}
-	low = (low - releaseMargin) &^ (pageSize - 1)
-	for {
-		done := m.released.Load()
-		if low-done < releaseEvery/2 {
-			return
-		}
-		if m.released.CompareAndSwap(done, low) {
-			releasePages(m.data[done:low])
-			return
-		}
-	}
 }
 
 // Records walks the records of a Mapping in file order. It is not safe for
@@ -244,6 +220,30 @@ func (r *Records) Next() (data []byte, ci Info, err error) {
 	ts := time.Unix(0, ns).UTC()
 	return data, Info{Timestamp: ts, CaptureLength: caplen, Length: length,
 		LinkType: m.link}, nil
+}
+
+// publish records that r walked to pos and gives back the pages that every
+// cursor has passed. Any cursor may do it; released says which did.
+func (r *Records) publish(pos int) {
+	r.pos.Store(int64(pos))
+	r.publishAt = pos + releaseEvery
+	m := r.m
+	low := int64(pos)
+	for _, c := range m.cursors {
+		low = min(low, c.pos.Load())
+	}
+	// madvise wants whole pages, of the system's size.
+	low = (low - releaseMargin) &^ int64(os.Getpagesize()-1)
+	for {
+		done := m.released.Load()
+		if low-done < releaseEvery/2 {
+			return
+		}
+		if m.released.CompareAndSwap(done, low) {
+			releasePages(m.data[done:low])
+			return
+		}
+	}
 }
 
 // Times returns the earliest and latest times of the records returned so
