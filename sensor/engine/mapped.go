@@ -33,8 +33,9 @@ func mapped(src capture.Source) *capture.Mapping {
 
 // walk is what one goroutine of runMapped found.
 type walk struct {
-	// own decoded the frames the raw hash gave this worker; shared, every
-	// frame the raw hash could not place (see walkMapped).
+	// own decoded the frames the raw hash gave this worker (with one
+	// worker, every frame); shared, every frame the raw hash could not
+	// place (see walkMapped).
 	own, shared *decode.Decoder
 	stats       *Stats
 	err         error
@@ -78,26 +79,22 @@ func runMapped(m *capture.Mapping, cfg *Config, n int, emit Emitter, sum *Summar
 
 	w0 := &walks[0]
 	sum.First, sum.Last = w0.first, w0.last
-	dec := w0.own
-	if n > 1 {
-		dec = decode.New(0)
-		addDecode(&dec.Stats, &w0.shared.Stats)
-		for i := range walks {
-			addDecode(&dec.Stats, &walks[i].own.Stats)
-		}
-	}
-	fillDecode(sum, dec)
 	if n == 1 {
-		// As the reading path does: Add would leave a nil map for an
-		// empty one.
+		fillDecode(sum, &w0.own.Stats)
+		// As the reading path does: Add would turn an empty map into nil.
 		sum.Stats = *w0.stats
-	}
-	for i := range walks {
-		if n > 1 {
+	} else {
+		var ds decode.Stats
+		addDecode(&ds, &w0.shared.Stats)
+		for i := range walks {
+			addDecode(&ds, &walks[i].own.Stats)
 			sum.Stats.Add(walks[i].stats)
 		}
+		fillDecode(sum, &ds)
+	}
+	for i := range walks {
 		if sum.ReadError == nil {
-			// Worker 0's error first: its counters are the summary's.
+			// Worker 0's first, as its cursor gave the times.
 			sum.ReadError = walks[i].err
 		}
 	}

@@ -91,17 +91,17 @@ func Run(src capture.Source, cfg *Config, workers int, emit Emitter, progress Pr
 	} else {
 		runSharded(src, dec, cfg, workers, emit, sum, progress)
 	}
-	fillDecode(sum, dec)
+	fillDecode(sum, &dec.Stats)
 	return sum
 }
 
-// fillDecode copies the decoder's counters into the summary.
-func fillDecode(sum *Summary, dec *decode.Decoder) {
-	sum.Frames = dec.Stats.Frames
-	sum.Packets = dec.Stats.Packets
-	sum.Truncated = dec.Stats.Truncated
+// fillDecode copies decoder counters into the summary.
+func fillDecode(sum *Summary, ds *decode.Stats) {
+	sum.Frames = ds.Frames
+	sum.Packets = ds.Packets
+	sum.Truncated = ds.Truncated
 	sum.Decode = make(map[string]uint64)
-	dec.Stats.Reasons(func(n string, c uint64) { sum.Decode[n] = c })
+	ds.Reasons(func(n string, c uint64) { sum.Decode[n] = c })
 }
 
 // readLoop reads and decodes every frame, handing TCP and UDP packets to fn
