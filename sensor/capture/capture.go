@@ -1,6 +1,8 @@
 // Package capture reads packets from where they are captured: capture files
 // (pcap and pcapng, also from standard input) and, on Linux, live interfaces.
-// Every source hands packets to the core the same way, through Source.
+// Every source hands packets to the core the same way, through Source. A
+// plain pcap file can also be mapped into memory (FileSource.Map), so that
+// several goroutines walk its records at once without reading or copying.
 package capture
 
 import (

@@ -47,6 +47,8 @@ type FileSource struct {
 	n      int // packets returned so far
 
 	counter *countingReader // set by OpenFile for files
+	file    *os.File        // set by OpenFile for files, for Map
+	mapping *Mapping        // set by Map
 }
 
 // OpenFile opens the named capture; "-" means standard input.
@@ -70,6 +72,7 @@ func OpenFile(name string) (*FileSource, error) {
 		return nil, err
 	}
 	s.counter = cr
+	s.file = f
 	return s, nil
 }
 
@@ -87,8 +90,12 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // BytesRead returns how many bytes of the file have been read so far
 // (read-ahead included), or -1 for a stream such as standard input. Call
-// it from the goroutine that reads packets.
+// it from the goroutine that reads packets; once the file is mapped, from
+// the one that walks the mapping's first Records cursor.
 func (s *FileSource) BytesRead() int64 {
+	if s.mapping != nil && s.mapping.first != nil {
+		return s.mapping.first.Offset()
+	}
 	if s.counter == nil {
 		return -1
 	}
@@ -251,17 +258,24 @@ func (s *FileSource) readError(err error) error {
 	return fmt.Errorf("%s: after %d packets: %w", s.name, s.n, err)
 }
 
-// Close implements Source.
+// Close implements Source. It unmaps the file if Map mapped it.
 func (s *FileSource) Close() error {
 	if s.raw != nil {
 		s.raw.release()
 	}
+	var err error
+	if s.mapping != nil {
+		err = s.mapping.unmap()
+	}
 	if s.closer == nil {
-		return nil
+		return err
 	}
 	c := s.closer
 	s.closer = nil
-	return c.Close()
+	if cerr := c.Close(); cerr != nil {
+		return cerr
+	}
+	return err
 }
 
 // Chunk is a read buffer of a FileSource that other goroutines may share

@@ -26,8 +26,9 @@ type Summary struct {
 	WorkersRan int
 }
 
-// Progress, when set on Run, is called from the reading goroutine about
-// every 64k packets with the number of frames read so far.
+// Progress, when set on Run, is called from the reading goroutine (on a
+// mapped file, the first worker's) about every 64k packets with the number
+// of frames read so far.
 type Progress func(frames uint64)
 
 // batchSize is how many packets travel together to a worker: large enough
@@ -66,11 +67,22 @@ type sharedSource interface {
 // Run reads src to the end, spreading flows over workers goroutines (1
 // means everything runs on the calling goroutine), and reports to emit.
 // emit must be safe for concurrent use when workers > 1.
+//
+// A plain pcap file (capture.FileSource.Map) is mapped into memory and every
+// worker walks all of it, keeping its own flows' packets (see runMapped);
+// other sources are read by one goroutine that hands packets to the
+// workers. Either way each worker sees its flows' packets in capture order.
+// As every worker walks the whole mapped file, a worker beyond the CPUs
+// available costs a walk of the file without adding any parallelism.
 func Run(src capture.Source, cfg *Config, workers int, emit Emitter, progress Progress) *Summary {
 	if workers < 1 {
 		workers = 1
 	}
 	sum := &Summary{WorkersRan: workers}
+	if m := mapped(src); m != nil {
+		runMapped(m, cfg, workers, emit, sum, progress)
+		return sum
+	}
 	dec := decode.New(0)
 	if workers == 1 {
 		w := NewWorker(cfg, emit)
@@ -79,12 +91,17 @@ func Run(src capture.Source, cfg *Config, workers int, emit Emitter, progress Pr
 	} else {
 		runSharded(src, dec, cfg, workers, emit, sum, progress)
 	}
-	sum.Frames = dec.Stats.Frames
-	sum.Packets = dec.Stats.Packets
-	sum.Truncated = dec.Stats.Truncated
-	sum.Decode = make(map[string]uint64)
-	dec.Stats.Reasons(func(n string, c uint64) { sum.Decode[n] = c })
+	fillDecode(sum, &dec.Stats)
 	return sum
+}
+
+// fillDecode copies decoder counters into the summary.
+func fillDecode(sum *Summary, ds *decode.Stats) {
+	sum.Frames = ds.Frames
+	sum.Packets = ds.Packets
+	sum.Truncated = ds.Truncated
+	sum.Decode = make(map[string]uint64)
+	ds.Reasons(func(n string, c uint64) { sum.Decode[n] = c })
 }
 
 // readLoop reads and decodes every frame, handing TCP and UDP packets to fn
@@ -229,21 +246,37 @@ func runSharded(src capture.Source, dec *decode.Decoder, cfg *Config, n int, emi
 }
 
 // shardOf hashes a packet's flow for sharding: both directions of a flow
-// hash alike. The reader hashes every packet while the workers wait, so
-// this takes a few multiplications rather than flow.Hash's loop over
-// address bytes; only consistency matters, not agreement with flow.Hash.
+// hash alike. Every packet is hashed, by the reader or, on a mapped file,
+// by every worker, so this takes a few multiplications rather than
+// flow.Hash's loop over address bytes; only consistency matters, not
+// agreement with flow.Hash.
 func shardOf(p *decode.Packet) uint32 {
-	h := endpointHash(p.Src, p.SrcPort) + endpointHash(p.Dst, p.DstPort) + uint64(p.Proto)
-	h *= 0x9e3779b97f4a7c15
+	return flowHash(endpointHash(p.Src, p.SrcPort), endpointHash(p.Dst, p.DstPort), p.Proto)
+}
+
+// flowHash combines the hashes of a flow's two ends, in either order.
+func flowHash(a, b uint64, proto uint8) uint32 {
+	h := (a + b + uint64(proto)) * 0x9e3779b97f4a7c15
 	return uint32(h >> 32)
 }
 
-// endpointHash mixes an address and port. An IPv4 address (in its mapped
-// IPv6 form) fills the low 48 bits, so the port goes above it.
+// endpointHash mixes an address and port. An IPv4 address fills the low 32
+// bits, an IPv6 one is folded to 64, and the port goes above 48. IPv4 takes
+// As4: As16 spells the address out byte by byte and reads it back, which
+// made the hash cost several times more, and every worker of a mapped run
+// hashes every packet.
 func endpointHash(a netip.Addr, port uint16) uint64 {
+	if a.Is4() {
+		b := a.As4()
+		return mixEndpoint(uint64(binary.BigEndian.Uint32(b[:])), port)
+	}
 	b := a.As16()
-	x := binary.BigEndian.Uint64(b[:8]) ^ binary.BigEndian.Uint64(b[8:]) ^ uint64(port)<<48
-	x *= 0xff51afd7ed558ccd
+	return mixEndpoint(binary.BigEndian.Uint64(b[:8])^binary.BigEndian.Uint64(b[8:]), port)
+}
+
+// mixEndpoint mixes an address, folded to 64 bits, with a port.
+func mixEndpoint(addr uint64, port uint16) uint64 {
+	x := (addr ^ uint64(port)<<48) * 0xff51afd7ed558ccd
 	return x ^ x>>31
 }
 
