@@ -31,6 +31,10 @@ type Inventory struct {
 	stats    Stats
 	scratch  []string
 	fields   fieldWalker // reused to read JSON bodies' field names
+	// last is the service of the previous exchange: keep-alive connections
+	// and single-service hosts send runs of exchanges to one service, and
+	// comparing the key is cheaper than hashing it.
+	last *service
 }
 
 type serviceKey struct {
@@ -44,12 +48,33 @@ type service struct {
 	name      string        // server host:port
 	doc       *spec.Service // nil when no spec covers it
 	collapser *template.Collapser
+	ipHost    bool // key.host is the server's IP, the host of exchanges without one
 	endpoints map[epKey]*endpoint
 	// aliases maps the id of an absorbed endpoint to the one it merged into.
 	aliases map[string]string
+
+	// byPath and byShape remember where earlier exchanges went, so that a
+	// repeated path skips segment typing (byPath, for paths without
+	// parameters, which are the ones that repeat verbatim) and a repeated
+	// shape skips collapsing and the template lookup (byShape). Both hold
+	// only what the full lookup would return: merge clears them, since it
+	// is the only step that removes endpoints or changes what Apply gives.
+	byPath  map[epKey]*endpoint // key: method and literal path
+	byShape map[shapeKey]*endpoint
 }
 
 type epKey struct{ method, template string }
+
+// shapeKey names an endpoint by its interned template shape. Shapes are
+// shared pointers, so hashing one costs less than hashing its template.
+type shapeKey struct {
+	shape  *template.Shape
+	method string
+}
+
+// maxLookupCache bounds byPath and byShape per service; a full cache is
+// cleared, which only costs the full lookups again.
+const maxLookupCache = 4096
 
 // endpoint is an Endpoint plus what is needed to keep it up to date.
 type endpoint struct {
@@ -83,11 +108,20 @@ func (inv *Inventory) Add(ex *exchange.Exchange) {
 		return
 	}
 	svc := inv.service(ex)
+	if ep := svc.byPath[epKey{ex.Method, ex.Path}]; ep != nil {
+		inv.update(svc, ep, ex)
+		return
+	}
 	var router *template.Router
 	if svc.doc != nil {
 		router = svc.doc.Router
 	}
 	shape := inv.tp.Template(ex.Path, router)
+	if ep := svc.byShape[shapeKey{shape, ex.Method}]; ep != nil {
+		svc.remember(ex.Path, shape, ep)
+		inv.update(svc, ep, ex)
+		return
+	}
 	tmpl := shape.Template
 	if !shape.FromSpec {
 		tmpl = svc.collapser.Apply(tmpl)
@@ -100,6 +134,7 @@ func (inv *Inventory) Add(ex *exchange.Exchange) {
 			return
 		}
 		ep = inv.create(svc, ex, shape, tmpl)
+		svc.remember(ex.Path, shape, ep)
 		inv.update(svc, ep, ex)
 		// The new template may complete a group of siblings; merge after the
 		// update so the merge event counts this request too.
@@ -110,16 +145,47 @@ func (inv *Inventory) Add(ex *exchange.Exchange) {
 		}
 		return
 	}
+	svc.remember(ex.Path, shape, ep)
 	inv.update(svc, ep, ex)
+}
+
+// remember caches where path, of the given shape, led. The keys use the
+// endpoint's and the shape's own strings, never the exchange's, so that
+// the cache keeps no exchange memory alive.
+func (s *service) remember(path string, shape *template.Shape, ep *endpoint) {
+	if len(s.byShape) >= maxLookupCache {
+		clear(s.byShape)
+	}
+	s.byShape[shapeKey{shape, ep.Method}] = ep
+	// A path without parameters is its own template; only those repeat
+	// verbatim often enough to be worth a key of their own.
+	if len(shape.Params) == 0 && shape.Template == path {
+		if len(s.byPath) >= maxLookupCache {
+			clear(s.byPath)
+		}
+		s.byPath[epKey{ep.Method, shape.Template}] = ep
+	}
+}
+
+// forget drops the lookup caches; see service.byPath.
+func (s *service) forget() {
+	clear(s.byPath)
+	clear(s.byShape)
 }
 
 // service finds or creates the state of ex's service.
 func (inv *Inventory) service(ex *exchange.Exchange) *service {
+	if s := inv.last; s != nil && s.key.server == ex.Server &&
+		(ex.Host == "" && s.ipHost || ex.Host != "" && s.key.host == ex.Host) {
+		return s
+	}
 	host := ex.Host
 	if host == "" {
 		host = ex.Server.Addr().String()
 	}
-	return inv.serviceFor(ex.Server, host, ex.Direction == exchange.DirOutbound)
+	s := inv.serviceFor(ex.Server, host, ex.Direction == exchange.DirOutbound)
+	inv.last = s
+	return s
 }
 
 // serviceFor finds or creates a service. outbound services are never
@@ -132,7 +198,8 @@ func (inv *Inventory) serviceFor(server netip.AddrPort, host string, outbound bo
 		return s
 	}
 	s := &service{key: k, name: server.String(), endpoints: map[epKey]*endpoint{},
-		aliases: map[string]string{}}
+		aliases: map[string]string{}, byPath: map[epKey]*endpoint{},
+		byShape: map[shapeKey]*endpoint{}, ipHost: host == server.Addr().String()}
 	doc := inv.specs.For(host, server.Addr().String(), server.Port())
 	if doc != nil && !(outbound && !anyAbsolute(doc)) {
 		s.doc = doc
@@ -362,6 +429,16 @@ func add(list *[]string, s string, max int) bool {
 	if s == "" {
 		return false
 	}
+	// The lists are short and the value is nearly always in them already,
+	// often as the very same string (a parser constant), which == spots
+	// before comparing bytes; a linear scan beats the binary search then.
+	if len(*list) <= 16 {
+		for _, v := range *list {
+			if v == s {
+				return false
+			}
+		}
+	}
 	i, found := slices.BinarySearch(*list, s)
 	if found || len(*list) >= max {
 		return false
@@ -378,6 +455,7 @@ func (inv *Inventory) merge(svc *service, at time.Time, _ string) {
 		ep       *endpoint
 		absorbed []string
 	}
+	svc.forget()
 	targets := map[epKey]*target{}
 	for k, ep := range svc.endpoints {
 		if ep.fromSpec {

@@ -73,8 +73,16 @@ func (t *Templater) typed(path string) *Shape {
 		i = 1
 	}
 	for i < len(path) {
+		// One pass per segment finds its end and ANDs its byte classes,
+		// which is all quickKindOf needs for the common segments.
 		start := i
-		for i < len(path) && path[i] != '/' {
+		all := uint8(0xff)
+		for i < len(path) {
+			c := path[i]
+			if c == '/' {
+				break
+			}
+			all &= class[c]
 			i++
 		}
 		seg := path[start:i]
@@ -82,16 +90,23 @@ func (t *Templater) typed(path string) *Shape {
 		if i > len(path) && seg == "" {
 			break
 		}
-		k, quick := quickKind(seg)
+		k, quick := quickKindOf(seg, all)
 		if !quick {
 			k = Classify(seg, versionPos)
 		}
 		t.kinds = append(t.kinds, k)
 		t.offs = append(t.offs, start)
 		// A version position continues through "api", "rest" and versions;
-		// a quick literal is a word without digits, so never a version.
-		versionPos = k == KindLiteral && (seg == "api" || seg == "rest" ||
-			!quick && isVersionLike(seg))
+		// a quick literal made of lower-case letters only is a word, never
+		// a version.
+		switch {
+		case k != KindLiteral:
+			versionPos = false
+		case quick && all&cLower != 0:
+			versionPos = seg == "api" || seg == "rest"
+		default:
+			versionPos = seg == "api" || seg == "rest" || isVersionLike(seg)
+		}
 		t.key = append(t.key, '/')
 		if k == KindLiteral {
 			t.key = append(t.key, seg...)
