@@ -31,10 +31,10 @@ type Inventory struct {
 	stats    Stats
 	scratch  []string
 	fields   fieldWalker // reused to read JSON bodies' field names
-	// last is the service of the previous exchange: keep-alive connections
-	// and single-service hosts send runs of exchanges to one service, and
-	// comparing the key is cheaper than hashing it.
-	last *service
+	// recent are the services of the latest exchanges, most recent first:
+	// a host talks to few services at a time, and comparing keys is
+	// cheaper than hashing one.
+	recent [4]*service
 }
 
 type serviceKey struct {
@@ -59,9 +59,13 @@ type service struct {
 	// shape skips collapsing and the template lookup (byShape). Both hold
 	// only what the full lookup would return: merge clears them, since it
 	// is the only step that removes endpoints or changes what Apply gives.
-	byPath  map[epKey]*endpoint // key: method and literal path
+	byPath  map[string]*pathEndpoints // key: a path without parameters
 	byShape map[shapeKey]*endpoint
 }
+
+// pathEndpoints are the endpoints of one literal path, one per method
+// seen; a path is rarely called with more than a few.
+type pathEndpoints [4]*endpoint
 
 type epKey struct{ method, template string }
 
@@ -108,9 +112,13 @@ func (inv *Inventory) Add(ex *exchange.Exchange) {
 		return
 	}
 	svc := inv.service(ex)
-	if ep := svc.byPath[epKey{ex.Method, ex.Path}]; ep != nil {
-		inv.update(svc, ep, ex)
-		return
+	if pe := svc.byPath[ex.Path]; pe != nil {
+		for _, ep := range pe {
+			if ep != nil && ep.Method == ex.Method {
+				inv.update(svc, ep, ex)
+				return
+			}
+		}
 	}
 	var router *template.Router
 	if svc.doc != nil {
@@ -118,7 +126,7 @@ func (inv *Inventory) Add(ex *exchange.Exchange) {
 	}
 	shape := inv.tp.Template(ex.Path, router)
 	if ep := svc.byShape[shapeKey{shape, ex.Method}]; ep != nil {
-		svc.remember(ex.Path, shape, ep)
+		svc.rememberPath(ex.Path, shape, ep)
 		inv.update(svc, ep, ex)
 		return
 	}
@@ -157,13 +165,29 @@ func (s *service) remember(path string, shape *template.Shape, ep *endpoint) {
 		clear(s.byShape)
 	}
 	s.byShape[shapeKey{shape, ep.Method}] = ep
-	// A path without parameters is its own template; only those repeat
-	// verbatim often enough to be worth a key of their own.
-	if len(shape.Params) == 0 && shape.Template == path {
+	s.rememberPath(path, shape, ep)
+}
+
+// rememberPath caches a path without parameters, which is its own
+// template: only those repeat verbatim often enough to be worth a key of
+// their own.
+func (s *service) rememberPath(path string, shape *template.Shape, ep *endpoint) {
+	if len(shape.Params) != 0 || shape.Template != path {
+		return
+	}
+	pe := s.byPath[shape.Template]
+	if pe == nil {
 		if len(s.byPath) >= maxLookupCache {
 			clear(s.byPath)
 		}
-		s.byPath[epKey{ep.Method, shape.Template}] = ep
+		pe = new(pathEndpoints)
+		s.byPath[shape.Template] = pe
+	}
+	for i := range pe {
+		if pe[i] == nil || pe[i] == ep {
+			pe[i] = ep
+			return
+		}
 	}
 }
 
@@ -175,16 +199,23 @@ func (s *service) forget() {
 
 // service finds or creates the state of ex's service.
 func (inv *Inventory) service(ex *exchange.Exchange) *service {
-	if s := inv.last; s != nil && s.key.server == ex.Server &&
-		(ex.Host == "" && s.ipHost || ex.Host != "" && s.key.host == ex.Host) {
-		return s
+	for i, s := range inv.recent {
+		if s != nil && s.key.server == ex.Server &&
+			(ex.Host == "" && s.ipHost || ex.Host != "" && s.key.host == ex.Host) {
+			if i > 0 {
+				copy(inv.recent[1:i+1], inv.recent[:i])
+				inv.recent[0] = s
+			}
+			return s
+		}
 	}
 	host := ex.Host
 	if host == "" {
 		host = ex.Server.Addr().String()
 	}
 	s := inv.serviceFor(ex.Server, host, ex.Direction == exchange.DirOutbound)
-	inv.last = s
+	copy(inv.recent[1:], inv.recent[:len(inv.recent)-1])
+	inv.recent[0] = s
 	return s
 }
 
@@ -198,7 +229,7 @@ func (inv *Inventory) serviceFor(server netip.AddrPort, host string, outbound bo
 		return s
 	}
 	s := &service{key: k, name: server.String(), endpoints: map[epKey]*endpoint{},
-		aliases: map[string]string{}, byPath: map[epKey]*endpoint{},
+		aliases: map[string]string{}, byPath: map[string]*pathEndpoints{},
 		byShape: map[shapeKey]*endpoint{}, ipHost: host == server.Addr().String()}
 	doc := inv.specs.For(host, server.Addr().String(), server.Port())
 	if doc != nil && !(outbound && !anyAbsolute(doc)) {

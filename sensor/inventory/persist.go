@@ -123,7 +123,7 @@ func (inv *Inventory) Load(path string) error {
 	}
 
 	inv.services = map[serviceKey]*service{}
-	inv.last = nil
+	inv.recent = [4]*service{}
 	inv.count = 0
 	for _, ss := range st.Services {
 		server, err := netip.ParseAddrPort(ss.Server)
