@@ -85,8 +85,8 @@ type endpoint struct {
 	Endpoint
 	fromSpec   bool
 	op         *spec.Operation
-	statuses   map[int]int64
-	clients    map[netip.Addr]struct{}
+	statuses   statusCounts
+	clients    clientSet
 	lastClient netip.Addr // the client of the last exchange, already in clients
 	lastStatus int        // 1 + the status of the last exchange (in statuses); 0: none
 	nonClient  bool       // a non-4xx response was seen
@@ -282,8 +282,6 @@ func (inv *Inventory) create(svc *service, ex *exchange.Exchange, shape *templat
 			Params:   map[string]string{},
 		},
 		fromSpec: shape.FromSpec,
-		statuses: map[int]int64{},
-		clients:  map[netip.Addr]struct{}{},
 		drift:    map[string]bool{},
 	}
 	if tmpl == shape.Template {
@@ -338,11 +336,11 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 	// one can be new to the map.
 	if ex.Status+1 != ep.lastStatus {
 		ep.lastStatus = ex.Status + 1
-		if _, ok := ep.statuses[ex.Status]; !ok {
+		if !ep.statuses.has(ex.Status) {
 			changed = append(changed, "status "+strconv.Itoa(ex.Status))
 		}
 	}
-	ep.statuses[ex.Status]++
+	ep.statuses.add(ex.Status, 1)
 	if ex.Status != 0 && (ex.Status < 400 || ex.Status >= 500) {
 		ep.nonClient = true
 	}
@@ -353,9 +351,9 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 		// Look up before inserting: with many clients per endpoint nearly
 		// every call comes from a known one, and a lookup is cheaper than
 		// an assignment that finds the key already there.
-		if _, ok := ep.clients[c]; !ok {
-			if len(ep.clients) < inv.cfg.maxClients() {
-				ep.clients[c] = struct{}{}
+		if !ep.clients.has(c) {
+			if ep.clients.len() < inv.cfg.maxClients() {
+				ep.clients.add(c)
 			} else {
 				ep.ClientsCapped = true
 			}
@@ -507,7 +505,6 @@ func (inv *Inventory) merge(svc *service, at time.Time, _ string) {
 						Service: svc.name, Host: svc.key.host, Method: k.method,
 						Path: ep.Path, Template: nt, Params: map[string]string{},
 					},
-					statuses: map[int]int64{}, clients: map[netip.Addr]struct{}{},
 					drift: map[string]bool{},
 				}
 				for name, typ := range ep.Params {
@@ -551,16 +548,14 @@ func (inv *Inventory) absorb(dst, src *endpoint) {
 	if src.LastSeen.After(dst.LastSeen) {
 		dst.LastSeen = src.LastSeen
 	}
-	for s, n := range src.statuses {
-		dst.statuses[s] += n
-	}
-	for a := range src.clients {
-		if len(dst.clients) < inv.cfg.maxClients() {
-			dst.clients[a] = struct{}{}
+	src.statuses.each(func(code int, n int64) { dst.statuses.add(code, n) })
+	src.clients.each(func(a netip.Addr) {
+		if dst.clients.len() < inv.cfg.maxClients() {
+			dst.clients.add(a)
 		} else {
 			dst.ClientsCapped = true
 		}
-	}
+	})
 	dst.ClientsCapped = dst.ClientsCapped || src.ClientsCapped
 	dst.nonClient = dst.nonClient || src.nonClient
 	dst.deprecHdr = dst.deprecHdr || src.deprecHdr

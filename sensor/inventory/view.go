@@ -28,11 +28,9 @@ func (inv *Inventory) snapshot(svc *service, ep *endpoint) Endpoint {
 	e := ep.Endpoint
 	e.SpecStatus = inv.status(svc, ep)
 	e.Params = copyMap(ep.Params)
-	e.Statuses = make(map[string]int64, len(ep.statuses))
-	for s, n := range ep.statuses {
-		e.Statuses[strconv.Itoa(s)] = n
-	}
-	e.Clients = len(ep.clients)
+	e.Statuses = make(map[string]int64, ep.statuses.len())
+	ep.statuses.each(func(code int, n int64) { e.Statuses[strconv.Itoa(code)] = n })
+	e.Clients = ep.clients.len()
 	e.ContentTypes = ContentTypes{Request: nonNil(ep.ContentTypes.Request),
 		Response: nonNil(ep.ContentTypes.Response)}
 	e.QueryParams = nonNil(ep.QueryParams)
