@@ -240,17 +240,32 @@ func (l *lexer) skipTo(depth int) bool {
 		case jsSpace:
 			i++
 		case jsString:
-			end, ok := stringEnd(b, i)
-			if !ok {
+			// Inline, not stringEnd: skipped strings are short and many, and
+			// a call per string costs more than the loop.
+			i++
+			for i < len(b) {
+				c := b[i]
+				if !stringStop[c] {
+					i++
+					continue
+				}
+				if c == '"' {
+					break
+				}
+				i += 2 // a backslash: skip the escaped byte
+			}
+			if i >= len(b) {
 				return false
 			}
-			i = end + 1
+			i++
 		case jsNumber:
-			j := numberEnd(b, i)
-			if j == len(b) && l.depth > 0 {
+			i++
+			for i < len(b) && numberByte[b[i]] {
+				i++
+			}
+			if i == len(b) && l.depth > 0 {
 				return false
 			}
-			i = j
 		case jsOpen:
 			if l.depth == detect.MaxJSONDepth {
 				return false
@@ -310,6 +325,14 @@ var jsonClass = func() (t [256]uint8) {
 
 // stringStop marks the bytes that end a run of plain string content.
 var stringStop = [256]bool{'"': true, '\\': true}
+
+// numberByte marks the bytes of a number-like run (numberEnd).
+var numberByte = func() (t [256]bool) {
+	for _, c := range "0123456789-+.eE" {
+		t[c] = true
+	}
+	return t
+}()
 
 // stringEnd returns the index of the quote that closes the string opening
 // at b[i]; false when the input ends first.
