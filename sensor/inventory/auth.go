@@ -73,6 +73,15 @@ func mayNameQueryKey(name string) bool {
 }
 
 func authorizationScheme(v string) string {
+	// The usual header, "Bearer <token>" with nothing to trim, takes a
+	// path of its own: it is on nearly every request of most APIs.
+	if len(v) > len("Bearer ") && v[:len("Bearer ")] == "Bearer " &&
+		plainEdge(v[len("Bearer ")]) && plainEdge(v[len(v)-1]) {
+		if looksJWT(v[len("Bearer "):]) {
+			return "jwt"
+		}
+		return "bearer"
+	}
 	v = trimSpace(v)
 	scheme, cred := v, ""
 	if i := strings.IndexByte(v, ' '); i >= 0 {
@@ -138,6 +147,10 @@ func trimSpace(s string) string {
 	}
 	return strings.TrimSpace(s)
 }
+
+// plainEdge reports a byte that strings.TrimSpace keeps at either end of a
+// string: neither an ASCII space nor the start or end of a Unicode one.
+func plainEdge(c byte) bool { return c > ' ' && c < 0x80 }
 
 func isSpaceByte(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
