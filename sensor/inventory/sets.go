@@ -73,37 +73,47 @@ func (c *statusCounts) each(fn func(code int, n int64)) {
 	}
 }
 
-// clientSet is the exact set of an endpoint's client addresses: an open
-// addressing table, since hashing an address by hand costs less than the
-// generic map hash and every exchange looks one up.
+// clientSet is the exact set of an endpoint's client addresses. IPv4
+// addresses, nearly all clients in most networks, sit in an open
+// addressing table of uint32s: hashing one by hand costs less than the
+// generic map hash that every exchange would pay, and the table holds no
+// pointers for the collector to scan. Other addresses go to a map.
 type clientSet struct {
-	slots []netip.Addr // the zero Addr marks a free slot
-	n     int
-	zero  bool // the zero Addr itself is a member
+	v4     []uint32 // 0 marks a free slot; 0.0.0.0 is v4zero
+	n4     int      // used slots in v4
+	shift  uint8    // 64 - log2(len(v4))
+	v4zero bool
+	other  map[netip.Addr]struct{}
 }
 
 // len returns the number of members.
 func (s *clientSet) len() int {
-	if s.zero {
-		return s.n + 1
+	n := s.n4 + len(s.other)
+	if s.v4zero {
+		n++
 	}
-	return s.n
+	return n
 }
 
 // has reports whether a is a member.
 func (s *clientSet) has(a netip.Addr) bool {
-	if a == (netip.Addr{}) {
-		return s.zero
+	if !a.Is4() {
+		_, ok := s.other[a]
+		return ok
 	}
-	if len(s.slots) == 0 {
+	u := v4key(a)
+	if u == 0 {
+		return s.v4zero
+	}
+	if len(s.v4) == 0 {
 		return false
 	}
-	mask := len(s.slots) - 1
-	for i := hashAddr(a) & mask; ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case a:
+	mask := len(s.v4) - 1
+	for i := s.slot(u); ; i = (i + 1) & mask {
+		switch s.v4[i] {
+		case u:
 			return true
-		case netip.Addr{}:
+		case 0:
 			return false
 		}
 	}
@@ -111,55 +121,75 @@ func (s *clientSet) has(a netip.Addr) bool {
 
 // add inserts a; adding a member again changes nothing.
 func (s *clientSet) add(a netip.Addr) {
-	if a == (netip.Addr{}) {
-		s.zero = true
+	if !a.Is4() {
+		if s.other == nil {
+			s.other = map[netip.Addr]struct{}{}
+		}
+		s.other[a] = struct{}{}
 		return
 	}
-	// Keep the table at most half full, so that probes stay short.
-	if 2*(s.n+1) > len(s.slots) {
+	u := v4key(a)
+	if u == 0 {
+		s.v4zero = true
+		return
+	}
+	// Keep the table at most three quarters full, so that probes stay short.
+	if 4*(s.n4+1) > 3*len(s.v4) {
 		s.grow()
 	}
-	mask := len(s.slots) - 1
-	for i := hashAddr(a) & mask; ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case a:
+	s.insert(u)
+}
+
+func (s *clientSet) insert(u uint32) {
+	mask := len(s.v4) - 1
+	for i := s.slot(u); ; i = (i + 1) & mask {
+		switch s.v4[i] {
+		case u:
 			return
-		case netip.Addr{}:
-			s.slots[i] = a
-			s.n++
+		case 0:
+			s.v4[i] = u
+			s.n4++
 			return
 		}
 	}
 }
 
 func (s *clientSet) grow() {
-	old := s.slots
-	s.slots = make([]netip.Addr, max(8, 2*len(old)))
-	s.n = 0
-	for _, a := range old {
-		if a != (netip.Addr{}) {
-			s.add(a)
+	old := s.v4
+	size := max(16, 2*len(old))
+	s.v4 = make([]uint32, size)
+	s.shift = uint8(64 - bits.TrailingZeros(uint(size)))
+	s.n4 = 0
+	for _, u := range old {
+		if u != 0 {
+			s.insert(u)
 		}
 	}
+}
+
+// slot is the home slot of u (Fibonacci hashing).
+func (s *clientSet) slot(u uint32) int {
+	return int((uint64(u) * 0x9e3779b97f4a7c15) >> s.shift)
+}
+
+func v4key(a netip.Addr) uint32 {
+	b := a.As4()
+	return binary.BigEndian.Uint32(b[:])
 }
 
 // each calls fn for every member.
 func (s *clientSet) each(fn func(netip.Addr)) {
-	if s.zero {
-		fn(netip.Addr{})
+	if s.v4zero {
+		fn(netip.AddrFrom4([4]byte{}))
 	}
-	for _, a := range s.slots {
-		if a != (netip.Addr{}) {
-			fn(a)
+	for _, u := range s.v4 {
+		if u != 0 {
+			var b [4]byte
+			binary.BigEndian.PutUint32(b[:], u)
+			fn(netip.AddrFrom4(b))
 		}
 	}
-}
-
-// hashAddr mixes the 16 bytes of an address (IPv4 ones as mapped IPv6;
-// the set compares whole Addrs, so the two forms stay apart).
-func hashAddr(a netip.Addr) int {
-	b := a.As16()
-	h := binary.LittleEndian.Uint64(b[:8]) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(b[8:]), 29)
-	h *= 0x9e3779b97f4a7c15
-	return int(h >> 32)
+	for a := range s.other {
+		fn(a)
+	}
 }

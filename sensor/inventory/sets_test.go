@@ -7,7 +7,7 @@ import (
 )
 
 // TestClientSet holds the hand-made set to a map over a mix of IPv4,
-// IPv6, IPv4-mapped and zero addresses, through several growths.
+// IPv6, IPv4-mapped, 0.0.0.0 and zero addresses, through several growths.
 func TestClientSet(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	var s clientSet
@@ -22,9 +22,12 @@ func TestClientSet(t *testing.T) {
 		case 2:
 			a = netip.AddrFrom16(netip.AddrFrom4([4]byte{10, 0, 0, byte(r.IntN(256))}).As16())
 		default:
-			if r.IntN(50) == 0 {
+			switch r.IntN(50) {
+			case 0:
 				a = netip.Addr{}
-			} else {
+			case 1:
+				a = netip.AddrFrom4([4]byte{})
+			default:
 				a = netip.AddrFrom4([4]byte{192, 168, 1, byte(r.IntN(256))})
 			}
 		}
