@@ -61,6 +61,10 @@ type service struct {
 	// is the only step that removes endpoints or changes what Apply gives.
 	byPath  map[string]*pathEndpoints // key: a path without parameters
 	byShape map[shapeKey]*endpoint
+	// pathLens has bit len(p)%64 set for every path p in byPath: most
+	// paths carry ids, are never in byPath, and this rules out most of
+	// them before their bytes are hashed.
+	pathLens uint64
 }
 
 // pathEndpoints are the endpoints of one literal path, one per method
@@ -112,13 +116,9 @@ func (inv *Inventory) Add(ex *exchange.Exchange) {
 		return
 	}
 	svc := inv.service(ex)
-	if pe := svc.byPath[ex.Path]; pe != nil {
-		for _, ep := range pe {
-			if ep != nil && ep.Method == ex.Method {
-				inv.update(svc, ep, ex)
-				return
-			}
-		}
+	if ep := svc.byLiteralPath(ex.Method, ex.Path); ep != nil {
+		inv.update(svc, ep, ex)
+		return
 	}
 	var router *template.Router
 	if svc.doc != nil {
@@ -157,6 +157,22 @@ func (inv *Inventory) Add(ex *exchange.Exchange) {
 	inv.update(svc, ep, ex)
 }
 
+// byLiteralPath returns the cached endpoint of a path without parameters,
+// or nil.
+func (s *service) byLiteralPath(method, path string) *endpoint {
+	if s.pathLens&(1<<(len(path)&63)) == 0 {
+		return nil
+	}
+	if pe := s.byPath[path]; pe != nil {
+		for _, ep := range pe {
+			if ep != nil && ep.Method == method {
+				return ep
+			}
+		}
+	}
+	return nil
+}
+
 // remember caches where path, of the given shape, led. The keys use the
 // endpoint's and the shape's own strings, never the exchange's, so that
 // the cache keeps no exchange memory alive.
@@ -179,9 +195,11 @@ func (s *service) rememberPath(path string, shape *template.Shape, ep *endpoint)
 	if pe == nil {
 		if len(s.byPath) >= maxLookupCache {
 			clear(s.byPath)
+			s.pathLens = 0
 		}
 		pe = new(pathEndpoints)
 		s.byPath[shape.Template] = pe
+		s.pathLens |= 1 << (len(path) & 63)
 	}
 	for i := range pe {
 		if pe[i] == nil || pe[i] == ep {
@@ -195,6 +213,7 @@ func (s *service) rememberPath(path string, shape *template.Shape, ep *endpoint)
 func (s *service) forget() {
 	clear(s.byPath)
 	clear(s.byShape)
+	s.pathLens = 0
 }
 
 // service finds or creates the state of ex's service.
