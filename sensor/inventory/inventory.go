@@ -27,7 +27,7 @@ type Inventory struct {
 	tp       *template.Templater
 	services map[serviceKey]*service
 	count    int // endpoints over all services
-	events   []Event
+	events   []pendingEvent
 	stats    Stats
 	scratch  []string
 	fields   fieldWalker // reused to read JSON bodies' field names
@@ -98,6 +98,7 @@ type endpoint struct {
 	reqSamples int
 	rspSamples int
 	drift      map[string]bool
+	snap       snapLists // the lists pending events share; see pendingEvent
 }
 
 // New returns an empty inventory. specs may be nil.
@@ -619,22 +620,28 @@ func mergeFields(dst, src map[string]string, max int) map[string]string {
 	return dst
 }
 
-// emit queues an event with a snapshot of ep.
+// emit queues an event with a snapshot of ep; see pendingEvent.
 func (inv *Inventory) emit(e Event, ep *endpoint, svc *service) {
 	if len(inv.events) >= inv.cfg.maxEvents() {
 		inv.stats.DroppedEvents++
 		return
 	}
-	e.Endpoint = inv.snapshot(svc, ep)
-	inv.events = append(inv.events, e)
+	inv.events = append(inv.events, inv.pending(e, svc, ep))
 }
 
 // Events returns the pending change events and clears the queue. The caller
 // owns the returned slice.
 func (inv *Inventory) Events() []Event {
-	ev := inv.events
+	if len(inv.events) == 0 {
+		inv.events = nil
+		return nil
+	}
+	out := make([]Event, len(inv.events))
+	for i := range inv.events {
+		out[i] = inv.events[i].event()
+	}
 	inv.events = nil
-	return ev
+	return out
 }
 
 // examplePath returns path with the values of sensitive parameters (emails,

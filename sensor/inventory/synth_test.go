@@ -3,6 +3,7 @@ package inventory
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -134,4 +135,35 @@ func addAll(inv *Inventory, exs []*exchange.Exchange) {
 // counts) per exchange: steadier than wall time on a shared machine.
 func reportPerExchange(b *testing.B, cpu time.Duration, exchanges int) {
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*exchanges), "cpu-ns/exchange")
+}
+
+// TestPendingEventsMatchSnapshots checks that a queued event, once built,
+// holds what snapshot gives at the same moment, as endpoints gain requests,
+// statuses, body fields and merges, and while the flat lists pending
+// events share are reused between calls.
+func TestPendingEventsMatchSnapshots(t *testing.T) {
+	exs := synthExchanges(t)
+	if testing.Short() {
+		exs = exs[:1000]
+	}
+	inv := New(Config{}, spec.NewSet())
+	for i, ex := range exs {
+		inv.Add(ex)
+		if i%97 != 0 && i != len(exs)-1 {
+			continue
+		}
+		for _, svc := range inv.services {
+			for _, ep := range svc.endpoints {
+				p := inv.pending(Event{Kind: EventUpdate}, svc, ep)
+				got, want := p.event().Endpoint, inv.snapshot(svc, ep)
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("after %d exchanges, %s %s: event endpoint %+v; want %+v", i+1,
+						ep.Method, ep.Template, got, want)
+				}
+			}
+		}
+	}
+	if len(inv.Events()) == 0 {
+		t.Error("no events queued")
+	}
 }
