@@ -148,7 +148,7 @@ func (inv *Inventory) Add(ex *exchange.Exchange) {
 		// The new template may complete a group of siblings; merge after the
 		// update so the merge event counts this request too.
 		if !shape.FromSpec {
-			if r := svc.collapser.Observe(tmpl, svc.hits); r != nil {
+			if r := svc.collapser.Observe(tmpl, svc.hits()); r != nil {
 				inv.merge(svc, ex.End, r.Template())
 			}
 		}
@@ -273,15 +273,21 @@ func anyAbsolute(doc *spec.Service) bool {
 	return false
 }
 
-// hits reports requests so far for a template, over all methods.
-func (s *service) hits(tmpl string) int64 {
-	var n int64
-	for k, ep := range s.endpoints {
-		if k.template == tmpl {
-			n += ep.Requests
+// hits returns a function that reports requests so far for a template,
+// over all methods, for one Collapser.Observe call. A collapse asks for
+// every sibling in turn, so the first question totals all templates once
+// rather than walking the endpoints per sibling.
+func (s *service) hits() func(tmpl string) int64 {
+	var totals map[string]int64
+	return func(tmpl string) int64 {
+		if totals == nil {
+			totals = make(map[string]int64, len(s.endpoints))
+			for k, ep := range s.endpoints {
+				totals[k.template] += ep.Requests
+			}
 		}
+		return totals[tmpl]
 	}
-	return n
 }
 
 // endpointID derives the stable id of an endpoint.

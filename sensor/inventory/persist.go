@@ -164,7 +164,7 @@ func (inv *Inventory) Load(path string) error {
 		// Rebuild sibling groups so that merging continues where it left off.
 		for k, ep := range svc.endpoints {
 			if !ep.fromSpec {
-				svc.collapser.Observe(k.template, svc.hits)
+				svc.collapser.Observe(k.template, svc.hits())
 			}
 		}
 	}
