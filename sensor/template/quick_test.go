@@ -14,7 +14,8 @@ func TestQuickKindAgrees(t *testing.T) {
 		quick bool
 	}{
 		{"42", true}, {"123456789012", true}, {"4111111111111111", false},
-		{"users", true}, {"api", true}, {"v1", true}, {"v2beta1", true}, {"V1", false}, {"deadbeef", false}, {"cafe", true},
+		{"users", true}, {"api", true}, {"v1", true}, {"v2beta1", true}, {"V1", false},
+		{"deadbeef", false}, {"cafe", true},
 		{"507f1f77bcf86cd799439011", true}, {"aaaaaaaaaaaaaaaaaaaaaaaa", false},
 		{"9f0c6b1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b", true},
 		{"9f0c6b1e-2c3d-4e5f-8a9b-0c1d2e3f4a5g", false}, {"2024-01-31", false},
