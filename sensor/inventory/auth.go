@@ -16,21 +16,31 @@ var (
 
 // authSchemes appends the credential schemes the request carried (never the
 // values) to out and returns it; "none" when there is none.
+//
+// It runs on every exchange, so names are told apart by length before any
+// comparison, and no map is hashed for the headers that carry nothing.
 func authSchemes(ex *exchange.Exchange, out []string) []string {
 	n := len(out)
 	for i := range ex.Request.Headers {
 		h := &ex.Request.Headers[i]
-		switch {
-		case h.Name == "authorization" || h.Name == "proxy-authorization":
-			out = append(out, authorizationScheme(h.Value))
-		case mayNameKey(h.Name) && apiKeyHeaders[h.Name]:
+		switch len(h.Name) {
+		case len("authorization"), len("proxy-authorization"):
+			if h.Name == "authorization" || h.Name == "proxy-authorization" {
+				out = append(out, authorizationScheme(h.Value))
+				continue
+			}
+		case len("cookie"):
+			if h.Name == "cookie" {
+				out = cookieSchemes(h.Value, out)
+				continue
+			}
+		}
+		if mayNameKey(h.Name) && apiKeyHeaders[h.Name] {
 			out = append(out, "api-key-header")
-		case h.Name == "cookie":
-			out = cookieSchemes(h.Value, out)
 		}
 	}
 	for _, k := range ex.QueryKeys {
-		if apiKeyQuery[strings.ToLower(k)] {
+		if mayNameQueryKey(k) && apiKeyQuery[strings.ToLower(k)] {
 			out = append(out, "api-key-query")
 			break
 		}
@@ -50,15 +60,40 @@ func mayNameKey(name string) bool {
 	return n >= 6 && n <= 14 && (name[n-1] == 'y' || name[n-1] == 'n')
 }
 
+// mayNameQueryKey does the same for apiKeyQuery, whose names are 3 to 12
+// bytes long and end in "key", "token" or "auth", in any case (14 bytes
+// allows for a Kelvin sign, which strings.ToLower folds to 'k').
+func mayNameQueryKey(name string) bool {
+	n := len(name)
+	if n < 3 || n > 14 {
+		return false
+	}
+	c := name[n-1] | 0x20
+	return c == 'y' || c == 'n' || c == 'h'
+}
+
 func authorizationScheme(v string) string {
-	v = strings.TrimSpace(v)
-	scheme, cred, _ := strings.Cut(v, " ")
-	// EqualFold, not ToLower: the common schemes must not allocate.
+	// The usual header, "Bearer <token>" with nothing to trim, takes a
+	// path of its own: it is on nearly every request of most APIs.
+	if len(v) > len("Bearer ") && v[:len("Bearer ")] == "Bearer " &&
+		plainEdge(v[len("Bearer ")]) && plainEdge(v[len(v)-1]) {
+		if looksJWT(v[len("Bearer "):]) {
+			return "jwt"
+		}
+		return "bearer"
+	}
+	v = trimSpace(v)
+	scheme, cred := v, ""
+	if i := strings.IndexByte(v, ' '); i >= 0 {
+		scheme, cred = v[:i], v[i+1:]
+	}
+	// Case-folded by hand, not ToLower: the common schemes must not
+	// allocate, and EqualFold's Unicode path is more than these need.
 	switch {
-	case strings.EqualFold(scheme, "basic"):
+	case foldEqual(scheme, "basic"):
 		return "basic"
-	case strings.EqualFold(scheme, "bearer"):
-		if looksJWT(strings.TrimSpace(cred)) {
+	case foldEqual(scheme, "bearer"):
+		if looksJWT(trimSpace(cred)) {
 			return "jwt"
 		}
 		return "bearer"
@@ -70,6 +105,55 @@ func authorizationScheme(v string) string {
 		return "unknown"
 	}
 	return s
+}
+
+// foldEqual is strings.EqualFold(s, lower) for a lower-case ASCII word,
+// with the ASCII comparison done first; only a non-ASCII s, which might
+// fold into lower (the Kelvin sign, the long s), takes the Unicode path.
+func foldEqual(s, lower string) bool {
+	if len(s) == len(lower) {
+		ascii := true
+		for i := 0; i < len(lower); i++ {
+			c := s[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c == lower[i] {
+				continue
+			}
+			if c < 0x80 {
+				return false
+			}
+			ascii = false
+		}
+		if ascii {
+			return true
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return strings.EqualFold(s, lower)
+		}
+	}
+	return false
+}
+
+// trimSpace is strings.TrimSpace with a test for the usual case first: a
+// header value the parser already trimmed.
+func trimSpace(s string) string {
+	if s == "" || !isSpaceByte(s[0]) && !isSpaceByte(s[len(s)-1]) && s[0] < 0x80 &&
+		s[len(s)-1] < 0x80 {
+		return s
+	}
+	return strings.TrimSpace(s)
+}
+
+// plainEdge reports a byte that strings.TrimSpace keeps at either end of a
+// string: neither an ASCII space nor the start or end of a Unicode one.
+func plainEdge(c byte) bool { return c > ' ' && c < 0x80 }
+
+func isSpaceByte(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
 }
 
 func looksJWT(s string) bool {

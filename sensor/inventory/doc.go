@@ -31,6 +31,18 @@
 // The inventory never stores a header value, a query value or a body value:
 // only names, types, counts and scheme labels.
 //
+// Field names and types come from the first Config.FieldSamples JSON bodies
+// of each endpoint and side (4 by default); later bodies are not parsed. A
+// value without a name (a second top-level value, or a value that follows
+// no key in an object) records nothing.
+//
+// Add runs once per exchange and allocates nothing once an endpoint exists.
+// A service remembers which endpoint each literal path and each template
+// shape led to, so a repeated literal path skips segment typing and a
+// repeated shape skips collapsing; a merge drops what it remembered. Body
+// parsing skips the containers it does not record (past the depth limit,
+// or past the first elements of an array) in one pass over their bytes.
+//
 // An Inventory is not safe for concurrent use; the caller serialises Add and
 // the read methods.
 package inventory

@@ -27,10 +27,14 @@ type Inventory struct {
 	tp       *template.Templater
 	services map[serviceKey]*service
 	count    int // endpoints over all services
-	events   []Event
+	events   []pendingEvent
 	stats    Stats
 	scratch  []string
 	fields   fieldWalker // reused to read JSON bodies' field names
+	// recent are the services of the latest exchanges, most recent first:
+	// a host talks to few services at a time, and comparing keys is
+	// cheaper than hashing one.
+	recent [4]*service
 }
 
 type serviceKey struct {
@@ -44,20 +48,49 @@ type service struct {
 	name      string        // server host:port
 	doc       *spec.Service // nil when no spec covers it
 	collapser *template.Collapser
+	ipHost    bool // key.host is the server's IP, the host of exchanges without one
 	endpoints map[epKey]*endpoint
 	// aliases maps the id of an absorbed endpoint to the one it merged into.
 	aliases map[string]string
+
+	// byPath and byShape remember where earlier exchanges went, so that a
+	// repeated path skips segment typing (byPath, for paths without
+	// parameters, which are the ones that repeat verbatim) and a repeated
+	// shape skips collapsing and the template lookup (byShape). Both hold
+	// only what the full lookup would return: merge clears them, since it
+	// is the only step that removes endpoints or changes what Apply gives.
+	byPath  map[string]*pathEndpoints // key: a path without parameters
+	byShape map[shapeKey]*endpoint
+	// pathLens has bit len(p)%64 set for every path p in byPath: most
+	// paths carry ids, are never in byPath, and this rules out most of
+	// them before their bytes are hashed.
+	pathLens uint64
 }
 
+// pathEndpoints are the endpoints of one literal path, one per method
+// seen; a path is rarely called with more than a few.
+type pathEndpoints [4]*endpoint
+
 type epKey struct{ method, template string }
+
+// shapeKey names an endpoint by its interned template shape. Shapes are
+// shared pointers, so hashing one costs less than hashing its template.
+type shapeKey struct {
+	shape  *template.Shape
+	method string
+}
+
+// maxLookupCache bounds byPath and byShape per service; a full cache is
+// cleared, which only costs the full lookups again.
+const maxLookupCache = 4096
 
 // endpoint is an Endpoint plus what is needed to keep it up to date.
 type endpoint struct {
 	Endpoint
 	fromSpec   bool
 	op         *spec.Operation
-	statuses   map[int]int64
-	clients    map[netip.Addr]struct{}
+	statuses   statusCounts
+	clients    clientSet
 	lastClient netip.Addr // the client of the last exchange, already in clients
 	lastStatus int        // 1 + the status of the last exchange (in statuses); 0: none
 	nonClient  bool       // a non-4xx response was seen
@@ -65,6 +98,7 @@ type endpoint struct {
 	reqSamples int
 	rspSamples int
 	drift      map[string]bool
+	snap       snapLists // the lists pending events share; see pendingEvent
 }
 
 // New returns an empty inventory. specs may be nil.
@@ -83,11 +117,20 @@ func (inv *Inventory) Add(ex *exchange.Exchange) {
 		return
 	}
 	svc := inv.service(ex)
+	if ep := svc.byLiteralPath(ex.Method, ex.Path); ep != nil {
+		inv.update(svc, ep, ex)
+		return
+	}
 	var router *template.Router
 	if svc.doc != nil {
 		router = svc.doc.Router
 	}
 	shape := inv.tp.Template(ex.Path, router)
+	if ep := svc.byShape[shapeKey{shape, ex.Method}]; ep != nil {
+		svc.rememberPath(ex.Path, shape, ep)
+		inv.update(svc, ep, ex)
+		return
+	}
 	tmpl := shape.Template
 	if !shape.FromSpec {
 		tmpl = svc.collapser.Apply(tmpl)
@@ -100,26 +143,100 @@ func (inv *Inventory) Add(ex *exchange.Exchange) {
 			return
 		}
 		ep = inv.create(svc, ex, shape, tmpl)
+		svc.remember(ex.Path, shape, ep)
 		inv.update(svc, ep, ex)
 		// The new template may complete a group of siblings; merge after the
 		// update so the merge event counts this request too.
 		if !shape.FromSpec {
-			if r := svc.collapser.Observe(tmpl, svc.hits); r != nil {
+			if r := svc.collapser.Observe(tmpl, svc.hits()); r != nil {
 				inv.merge(svc, ex.End, r.Template())
 			}
 		}
 		return
 	}
+	svc.remember(ex.Path, shape, ep)
 	inv.update(svc, ep, ex)
+}
+
+// byLiteralPath returns the cached endpoint of a path without parameters,
+// or nil.
+func (s *service) byLiteralPath(method, path string) *endpoint {
+	if s.pathLens&(1<<(len(path)&63)) == 0 {
+		return nil
+	}
+	if pe := s.byPath[path]; pe != nil {
+		for _, ep := range pe {
+			if ep != nil && ep.Method == method {
+				return ep
+			}
+		}
+	}
+	return nil
+}
+
+// remember caches where path, of the given shape, led. The keys use the
+// endpoint's and the shape's own strings, never the exchange's, so that
+// the cache keeps no exchange memory alive.
+func (s *service) remember(path string, shape *template.Shape, ep *endpoint) {
+	if len(s.byShape) >= maxLookupCache {
+		clear(s.byShape)
+	}
+	s.byShape[shapeKey{shape, ep.Method}] = ep
+	s.rememberPath(path, shape, ep)
+}
+
+// rememberPath caches a path without parameters, which is its own
+// template: only those repeat verbatim often enough to be worth a key of
+// their own.
+func (s *service) rememberPath(path string, shape *template.Shape, ep *endpoint) {
+	if len(shape.Params) != 0 || shape.Template != path {
+		return
+	}
+	pe := s.byPath[shape.Template]
+	if pe == nil {
+		if len(s.byPath) >= maxLookupCache {
+			clear(s.byPath)
+			s.pathLens = 0
+		}
+		pe = new(pathEndpoints)
+		s.byPath[shape.Template] = pe
+		s.pathLens |= 1 << (len(path) & 63)
+	}
+	for i := range pe {
+		if pe[i] == nil || pe[i] == ep {
+			pe[i] = ep
+			return
+		}
+	}
+}
+
+// forget drops the lookup caches; see service.byPath.
+func (s *service) forget() {
+	clear(s.byPath)
+	clear(s.byShape)
+	s.pathLens = 0
 }
 
 // service finds or creates the state of ex's service.
 func (inv *Inventory) service(ex *exchange.Exchange) *service {
+	for i, s := range inv.recent {
+		if s != nil && s.key.server == ex.Server &&
+			(ex.Host == "" && s.ipHost || ex.Host != "" && s.key.host == ex.Host) {
+			if i > 0 {
+				copy(inv.recent[1:i+1], inv.recent[:i])
+				inv.recent[0] = s
+			}
+			return s
+		}
+	}
 	host := ex.Host
 	if host == "" {
 		host = ex.Server.Addr().String()
 	}
-	return inv.serviceFor(ex.Server, host, ex.Direction == exchange.DirOutbound)
+	s := inv.serviceFor(ex.Server, host, ex.Direction == exchange.DirOutbound)
+	copy(inv.recent[1:], inv.recent[:len(inv.recent)-1])
+	inv.recent[0] = s
+	return s
 }
 
 // serviceFor finds or creates a service. outbound services are never
@@ -132,7 +249,8 @@ func (inv *Inventory) serviceFor(server netip.AddrPort, host string, outbound bo
 		return s
 	}
 	s := &service{key: k, name: server.String(), endpoints: map[epKey]*endpoint{},
-		aliases: map[string]string{}}
+		aliases: map[string]string{}, byPath: map[string]*pathEndpoints{},
+		byShape: map[shapeKey]*endpoint{}, ipHost: host == server.Addr().String()}
 	doc := inv.specs.For(host, server.Addr().String(), server.Port())
 	if doc != nil && !(outbound && !anyAbsolute(doc)) {
 		s.doc = doc
@@ -155,15 +273,21 @@ func anyAbsolute(doc *spec.Service) bool {
 	return false
 }
 
-// hits reports requests so far for a template, over all methods.
-func (s *service) hits(tmpl string) int64 {
-	var n int64
-	for k, ep := range s.endpoints {
-		if k.template == tmpl {
-			n += ep.Requests
+// hits returns a function that reports requests so far for a template,
+// over all methods, for one Collapser.Observe call. A collapse asks for
+// every sibling in turn, so the first question totals all templates once
+// rather than walking the endpoints per sibling.
+func (s *service) hits() func(tmpl string) int64 {
+	var totals map[string]int64
+	return func(tmpl string) int64 {
+		if totals == nil {
+			totals = make(map[string]int64, len(s.endpoints))
+			for k, ep := range s.endpoints {
+				totals[k.template] += ep.Requests
+			}
 		}
+		return totals[tmpl]
 	}
-	return n
 }
 
 // endpointID derives the stable id of an endpoint.
@@ -184,8 +308,6 @@ func (inv *Inventory) create(svc *service, ex *exchange.Exchange, shape *templat
 			Params:   map[string]string{},
 		},
 		fromSpec: shape.FromSpec,
-		statuses: map[int]int64{},
-		clients:  map[netip.Addr]struct{}{},
 		drift:    map[string]bool{},
 	}
 	if tmpl == shape.Template {
@@ -240,11 +362,11 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 	// one can be new to the map.
 	if ex.Status+1 != ep.lastStatus {
 		ep.lastStatus = ex.Status + 1
-		if _, ok := ep.statuses[ex.Status]; !ok {
+		if !ep.statuses.has(ex.Status) {
 			changed = append(changed, "status "+strconv.Itoa(ex.Status))
 		}
 	}
-	ep.statuses[ex.Status]++
+	ep.statuses.add(ex.Status, 1)
 	if ex.Status != 0 && (ex.Status < 400 || ex.Status >= 500) {
 		ep.nonClient = true
 	}
@@ -255,9 +377,9 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 		// Look up before inserting: with many clients per endpoint nearly
 		// every call comes from a known one, and a lookup is cheaper than
 		// an assignment that finds the key already there.
-		if _, ok := ep.clients[c]; !ok {
-			if len(ep.clients) < inv.cfg.maxClients() {
-				ep.clients[c] = struct{}{}
+		if !ep.clients.has(c) {
+			if ep.clients.len() < inv.cfg.maxClients() {
+				ep.clients.add(c)
 			} else {
 				ep.ClientsCapped = true
 			}
@@ -362,6 +484,16 @@ func add(list *[]string, s string, max int) bool {
 	if s == "" {
 		return false
 	}
+	// The lists are short and the value is nearly always in them already,
+	// often as the very same string (a parser constant), which == spots
+	// before comparing bytes; a linear scan beats the binary search then.
+	if len(*list) <= 16 {
+		for _, v := range *list {
+			if v == s {
+				return false
+			}
+		}
+	}
 	i, found := slices.BinarySearch(*list, s)
 	if found || len(*list) >= max {
 		return false
@@ -378,6 +510,7 @@ func (inv *Inventory) merge(svc *service, at time.Time, _ string) {
 		ep       *endpoint
 		absorbed []string
 	}
+	svc.forget()
 	targets := map[epKey]*target{}
 	for k, ep := range svc.endpoints {
 		if ep.fromSpec {
@@ -398,7 +531,6 @@ func (inv *Inventory) merge(svc *service, at time.Time, _ string) {
 						Service: svc.name, Host: svc.key.host, Method: k.method,
 						Path: ep.Path, Template: nt, Params: map[string]string{},
 					},
-					statuses: map[int]int64{}, clients: map[netip.Addr]struct{}{},
 					drift: map[string]bool{},
 				}
 				for name, typ := range ep.Params {
@@ -442,16 +574,14 @@ func (inv *Inventory) absorb(dst, src *endpoint) {
 	if src.LastSeen.After(dst.LastSeen) {
 		dst.LastSeen = src.LastSeen
 	}
-	for s, n := range src.statuses {
-		dst.statuses[s] += n
-	}
-	for a := range src.clients {
-		if len(dst.clients) < inv.cfg.maxClients() {
-			dst.clients[a] = struct{}{}
+	src.statuses.each(func(code int, n int64) { dst.statuses.add(code, n) })
+	src.clients.each(func(a netip.Addr) {
+		if dst.clients.len() < inv.cfg.maxClients() {
+			dst.clients.add(a)
 		} else {
 			dst.ClientsCapped = true
 		}
-	}
+	})
 	dst.ClientsCapped = dst.ClientsCapped || src.ClientsCapped
 	dst.nonClient = dst.nonClient || src.nonClient
 	dst.deprecHdr = dst.deprecHdr || src.deprecHdr
@@ -496,22 +626,28 @@ func mergeFields(dst, src map[string]string, max int) map[string]string {
 	return dst
 }
 
-// emit queues an event with a snapshot of ep.
+// emit queues an event with a snapshot of ep; see pendingEvent.
 func (inv *Inventory) emit(e Event, ep *endpoint, svc *service) {
 	if len(inv.events) >= inv.cfg.maxEvents() {
 		inv.stats.DroppedEvents++
 		return
 	}
-	e.Endpoint = inv.snapshot(svc, ep)
-	inv.events = append(inv.events, e)
+	inv.events = append(inv.events, inv.pending(e, svc, ep))
 }
 
 // Events returns the pending change events and clears the queue. The caller
 // owns the returned slice.
 func (inv *Inventory) Events() []Event {
-	ev := inv.events
+	if len(inv.events) == 0 {
+		inv.events = nil
+		return nil
+	}
+	out := make([]Event, len(inv.events))
+	for i := range inv.events {
+		out[i] = inv.events[i].event()
+	}
 	inv.events = nil
-	return ev
+	return out
 }
 
 // examplePath returns path with the values of sensitive parameters (emails,

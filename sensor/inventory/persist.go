@@ -56,11 +56,10 @@ func (inv *Inventory) Save(path string) (err error) {
 			Aliases: svc.aliases}
 		for _, ep := range svc.endpoints {
 			es := endpointState{Endpoint: ep.Endpoint, FromSpec: ep.fromSpec,
-				StatusN: ep.statuses, NonClient: ep.nonClient, DeprecHdr: ep.deprecHdr,
+				StatusN: map[int]int64{}, NonClient: ep.nonClient, DeprecHdr: ep.deprecHdr,
 				ReqSamples: ep.reqSamples, RspSamples: ep.rspSamples, DriftSet: ep.drift}
-			for a := range ep.clients {
-				es.ClientList = append(es.ClientList, a)
-			}
+			ep.statuses.each(func(code int, n int64) { es.StatusN[code] = n })
+			ep.clients.each(func(a netip.Addr) { es.ClientList = append(es.ClientList, a) })
 			ss.Endpoints = append(ss.Endpoints, es)
 		}
 		st.Services = append(st.Services, ss)
@@ -123,6 +122,7 @@ func (inv *Inventory) Load(path string) error {
 	}
 
 	inv.services = map[serviceKey]*service{}
+	inv.recent = [4]*service{}
 	inv.count = 0
 	for _, ss := range st.Services {
 		server, err := netip.ParseAddrPort(ss.Server)
@@ -138,12 +138,13 @@ func (inv *Inventory) Load(path string) error {
 		}
 		for i := range ss.Endpoints {
 			es := &ss.Endpoints[i]
-			ep := &endpoint{Endpoint: es.Endpoint, fromSpec: es.FromSpec, statuses: es.StatusN,
-				clients: map[netip.Addr]struct{}{}, nonClient: es.NonClient,
+			ep := &endpoint{Endpoint: es.Endpoint, fromSpec: es.FromSpec, nonClient: es.NonClient,
 				deprecHdr: es.DeprecHdr, reqSamples: es.ReqSamples, rspSamples: es.RspSamples,
 				drift: es.DriftSet}
-			if ep.statuses == nil {
-				ep.statuses = map[int]int64{}
+			for code, n := range es.StatusN {
+				if n > 0 {
+					ep.statuses.add(code, n)
+				}
 			}
 			if ep.drift == nil {
 				ep.drift = map[string]bool{}
@@ -152,7 +153,7 @@ func (inv *Inventory) Load(path string) error {
 				ep.Params = map[string]string{}
 			}
 			for _, a := range es.ClientList {
-				ep.clients[a] = struct{}{}
+				ep.clients.add(a)
 			}
 			if svc.doc != nil {
 				ep.op = svc.doc.Operation(ep.Method, ep.Template)
@@ -163,7 +164,7 @@ func (inv *Inventory) Load(path string) error {
 		// Rebuild sibling groups so that merging continues where it left off.
 		for k, ep := range svc.endpoints {
 			if !ep.fromSpec {
-				svc.collapser.Observe(k.template, svc.hits)
+				svc.collapser.Observe(k.template, svc.hits())
 			}
 		}
 	}

@@ -14,7 +14,8 @@ func TestQuickKindAgrees(t *testing.T) {
 		quick bool
 	}{
 		{"42", true}, {"123456789012", true}, {"4111111111111111", false},
-		{"users", true}, {"api", true}, {"v1", false}, {"deadbeef", false}, {"cafe", true},
+		{"users", true}, {"api", true}, {"v1", true}, {"v2beta1", true}, {"V1", false},
+		{"deadbeef", false}, {"cafe", true},
 		{"507f1f77bcf86cd799439011", true}, {"aaaaaaaaaaaaaaaaaaaaaaaa", false},
 		{"9f0c6b1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b", true},
 		{"9f0c6b1e-2c3d-4e5f-8a9b-0c1d2e3f4a5g", false}, {"2024-01-31", false},
@@ -32,7 +33,7 @@ func TestQuickKindAgrees(t *testing.T) {
 
 	// Random segments over alphabets that reach every branch of both.
 	alphabets := []string{"0123456789", "abcdef0123456789", "abcdefghijklmnopqrstuvwxyz",
-		"abcdefABCDEF0123456789-", "abcxyzABC019-_.@%+v"}
+		"abcdefABCDEF0123456789-", "abcxyzABC019-_.@%+v", "v0123456789abcz"}
 	r := rand.New(rand.NewPCG(1, 2))
 	buf := make([]byte, 0, 40)
 	for range 200000 {
@@ -45,6 +46,9 @@ func TestQuickKindAgrees(t *testing.T) {
 			for _, i := range []int{8, 13, 18, 23} {
 				buf[i] = '-'
 			}
+		}
+		if r.IntN(4) == 0 && len(buf) > 0 {
+			buf[0] = 'v'
 		}
 		seg := string(buf)
 		k, ok := quickKind(seg)

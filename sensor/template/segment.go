@@ -47,7 +47,9 @@ const (
 	cLower
 	cUpper
 	cHexLetter
-	cB64 // '-' and '_' (base64url)
+	cB64  // '-' and '_' (base64url)
+	cHex  // 0-9, a-f, A-F: so that ANDing a segment's classes tells "all hex"
+	cWord // 0-9, a-z: the bytes of a lower-case version such as v2beta1
 )
 
 var class = func() (t [256]uint8) {
@@ -62,6 +64,14 @@ var class = func() (t [256]uint8) {
 	}
 	for _, c := range "abcdefABCDEF" {
 		t[c] |= cHexLetter
+	}
+	for c := range 256 {
+		if t[c]&(cDigit|cHexLetter) != 0 {
+			t[c] |= cHex
+		}
+		if t[c]&(cDigit|cLower) != 0 {
+			t[c] |= cWord
+		}
 	}
 	t['-'], t['_'] = cB64, cB64
 	return t
@@ -209,20 +219,25 @@ func Classify(seg string, versionPos bool) Kind {
 }
 
 // quickKind classifies the segments that dominate real paths (short
-// integers, UUIDs, ObjectIDs and lower-case words) in one pass over the
-// bytes, without the counters and checks of Classify. ok is false when the
-// segment needs Classify; when ok is true the kind is the one Classify
-// returns (TestQuickKindAgrees holds the two together).
+// integers, UUIDs, ObjectIDs, lower-case words and versions) without the
+// counters and checks of Classify. ok is false when the segment needs
+// Classify; when ok is true the kind is the one Classify returns
+// (TestQuickKindAgrees holds the two together).
 func quickKind(seg string) (k Kind, ok bool) {
+	all := uint8(0xff)
+	for i := 0; i < len(seg); i++ {
+		all &= class[seg[i]]
+	}
+	return quickKindOf(seg, all)
+}
+
+// quickKindOf is quickKind for a segment whose byte classes, ANDed
+// together, are all: the caller computes them while it looks for the end
+// of the segment, so the bytes are read once.
+func quickKindOf(seg string, all uint8) (k Kind, ok bool) {
 	n := len(seg)
 	if n == 0 || n > 36 {
 		return KindLiteral, false
-	}
-	all, hex := uint8(0xff), true
-	for i := 0; i < n; i++ {
-		c := class[seg[i]]
-		all &= c
-		hex = hex && c&(cDigit|cHexLetter) != 0
 	}
 	switch {
 	case all&cDigit != 0:
@@ -232,13 +247,17 @@ func quickKind(seg string) (k Kind, ok bool) {
 		}
 	case all&cLower != 0:
 		// Letters only: a word, unless long enough to be a hex id.
-		if !hex || n < 8 {
+		if all&cHex == 0 || n < 8 {
 			return KindLiteral, true
 		}
-	case hex && n == 24:
+	case all&cHex != 0 && n == 24:
 		return KindObjectID, true
 	case n == 36 && isUUID(seg):
 		return KindUUID, true
+	case all&cWord != 0 && seg[0] == 'v' && n <= 12 && class[seg[1]]&cDigit != 0:
+		// v1, v2beta1: Classify finds no digit run, '@' or date before
+		// its version test, so it returns what isVersion says.
+		return KindLiteral, true
 	}
 	return KindLiteral, false
 }

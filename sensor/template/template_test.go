@@ -2,6 +2,9 @@ package template
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -286,6 +289,34 @@ func BenchmarkTemplate(b *testing.B) {
 	for b.Loop() {
 		for _, p := range paths {
 			tp.Template(p, nil)
+		}
+	}
+}
+
+// TestInternKeepsShapesApart runs many generated paths through one
+// Templater and checks each against a fresh one: the intern key must tell
+// apart every two paths whose shapes differ.
+func TestInternKeepsShapesApart(t *testing.T) {
+	parts := []string{"api", "v1", "v2beta1", "users", "42", "4711", "me", "", "2024-01-31",
+		"9f0c6b1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b", "507f1f77bcf86cd799439011", "deadbeef",
+		"a@b.io", "report.csv", "x%20y", "ABCdefGHIjklMNOpq", "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+		"{id}", "\x01", "{"}
+	r := rand.New(rand.NewPCG(7, 8))
+	shared := NewTemplater()
+	for range 20000 {
+		var b strings.Builder
+		for range r.IntN(6) {
+			b.WriteByte('/')
+			b.WriteString(parts[r.IntN(len(parts))])
+		}
+		if r.IntN(4) == 0 {
+			b.WriteByte('/')
+		}
+		path := b.String()
+		got, want := shared.Template(path, nil), NewTemplater().Template(path, nil)
+		if got.Template != want.Template || !slices.Equal(got.Params, want.Params) {
+			t.Fatalf("Template(%q) = %q %v after other paths; want %q %v", path,
+				got.Template, got.Params, want.Template, want.Params)
 		}
 	}
 }

@@ -60,59 +60,13 @@ func (t *Templater) Template(path string, r *Router) *Shape {
 
 // typed runs layer 2.
 func (t *Templater) typed(path string) *Shape {
-	t.key = t.key[:0]
-	t.kinds = t.kinds[:0]
-	t.offs = t.offs[:0]
-
-	versionPos := true
-	params := 0
-	// The segment loop is written out (not forEachSegment with a closure) so
-	// that nothing escapes on this path.
-	i := 0
-	if len(path) > 0 && path[0] == '/' {
-		i = 1
-	}
-	for i < len(path) {
-		start := i
-		for i < len(path) && path[i] != '/' {
-			i++
-		}
-		seg := path[start:i]
-		i++
-		if i > len(path) && seg == "" {
-			break
-		}
-		k, quick := quickKind(seg)
-		if !quick {
-			k = Classify(seg, versionPos)
-		}
-		t.kinds = append(t.kinds, k)
-		t.offs = append(t.offs, start)
-		// A version position continues through "api", "rest" and versions;
-		// a quick literal is a word without digits, so never a version.
-		versionPos = k == KindLiteral && (seg == "api" || seg == "rest" ||
-			!quick && isVersionLike(seg))
-		t.key = append(t.key, '/')
-		if k == KindLiteral {
-			t.key = append(t.key, seg...)
-		} else {
-			// The name depends only on the parent literal, which is already
-			// in the key, so the kind byte below is enough to key the shape.
-			t.key = append(t.key, '{', '}')
-			params++
-		}
-	}
-	if len(t.kinds) == 0 || (len(path) > 0 && path[len(path)-1] == '/' && len(path) > 1) {
-		t.key = append(t.key, '/')
-	}
-	t.key = append(t.key, 0)
-	for _, k := range t.kinds {
-		t.key = append(t.key, byte(k))
-	}
-
+	// The first scan only keys the shape: nearly every path has a shape
+	// seen before, and only a new one needs the segments listed for build.
+	t.scan(path, false)
 	if s, ok := t.shapes[string(t.key)]; ok {
 		return s
 	}
+	params := t.scan(path, true)
 	s := t.build(path, params)
 	if t.shapes == nil {
 		t.shapes = make(map[string]*Shape)
@@ -126,6 +80,78 @@ func (t *Templater) typed(path string) *Shape {
 	}
 	t.shapes[string(t.key)] = s
 	return s
+}
+
+// scan types the segments of path into t.key, the intern key of its shape,
+// and returns how many are parameters. With list set it also lists each
+// segment's kind and offset in t.kinds and t.offs, for build.
+//
+// The key holds, per segment, '/', the kind's byte and, for a literal, its
+// text; a trailing '/' marks a path that ends in one. A literal cannot hold
+// a '/', so the key reads back one way only. Parameter names depend only on
+// the parent literal, already in the key, so kinds are enough to key them.
+func (t *Templater) scan(path string, list bool) (params int) {
+	t.key = t.key[:0]
+	t.kinds = t.kinds[:0]
+	t.offs = t.offs[:0]
+
+	versionPos := true
+	segs := 0
+	// The segment loop is written out (not forEachSegment with a closure) so
+	// that nothing escapes on this path.
+	i := 0
+	if len(path) > 0 && path[0] == '/' {
+		i = 1
+	}
+	for i < len(path) {
+		// One pass per segment finds its end and ANDs its byte classes,
+		// which is all quickKindOf needs for the common segments.
+		start := i
+		all := uint8(0xff)
+		for i < len(path) {
+			c := path[i]
+			if c == '/' {
+				break
+			}
+			all &= class[c]
+			i++
+		}
+		seg := path[start:i]
+		i++
+		if i > len(path) && seg == "" {
+			break
+		}
+		k, quick := quickKindOf(seg, all)
+		if !quick {
+			k = Classify(seg, versionPos)
+		}
+		segs++
+		if list {
+			t.kinds = append(t.kinds, k)
+			t.offs = append(t.offs, start)
+		}
+		// A version position continues through "api", "rest" and versions;
+		// a quick literal made of lower-case letters only is a word, never
+		// a version.
+		switch {
+		case k != KindLiteral:
+			versionPos = false
+		case quick && all&cLower != 0:
+			versionPos = seg == "api" || seg == "rest"
+		default:
+			versionPos = seg == "api" || seg == "rest" || isVersionLike(seg)
+		}
+		t.key = append(t.key, '/', byte(k))
+		if k == KindLiteral {
+			t.key = append(t.key, seg...)
+		} else {
+			params++
+		}
+	}
+	if segs == 0 || (len(path) > 0 && path[len(path)-1] == '/' && len(path) > 1) {
+		t.key = append(t.key, '/')
+	}
+	return params
 }
 
 // build makes the Shape for the segments typed into t.kinds and t.offs.
