@@ -60,7 +60,7 @@ type credState struct {
 	typ, issuer string
 	first, last time.Time
 	dests       []string
-	clients     map[string]time.Time // client → last seen
+	clients     map[clientID]time.Time // client → last seen
 	// overflow counts clients seen after the clients map filled up.
 	overflow int
 	shared   bool
@@ -87,6 +87,9 @@ type Analyzer struct {
 	stats      Stats
 
 	matches []match // per-exchange scratch
+	// dest is where the current exchange went; a field rather than a
+	// local because every finding takes its address.
+	dest    Destination
 	onMatch func(*detect.Match)
 	// responses counts incoming bodies per (server, method, side), for
 	// sampling.
@@ -272,7 +275,8 @@ func (a *Analyzer) Exchange(ex *exchange.Exchange) {
 	}
 	a.stats.Matches += int64(len(a.matches))
 
-	d := a.destination(ex)
+	a.dest = a.destination(ex)
+	d := &a.dest
 	if d.Host == "" {
 		d.Host = ex.Host
 	}
@@ -283,10 +287,10 @@ func (a *Analyzer) Exchange(ex *exchange.Exchange) {
 		d.TierWeight = a.cfg.defaultTierWeight()
 	}
 	e := exInfo{
-		dest:      &d,
+		ex:        ex,
+		dest:      d,
 		at:        ex.Start,
 		plaintext: plaintext(ex),
-		source:    sourceOf(ex),
 		client:    clientOf(ex),
 		auth:      ex.Auth != "",
 	}
@@ -324,11 +328,25 @@ func (a *Analyzer) Exchange(ex *exchange.Exchange) {
 
 // exInfo is what every match of one exchange shares.
 type exInfo struct {
-	dest           *Destination
-	at             time.Time
-	plaintext      bool
-	source, client string
-	auth           bool // the request carried any credential
+	ex        *exchange.Exchange
+	dest      *Destination
+	at        time.Time
+	plaintext bool
+	client    clientID
+	auth      bool // the request carried any credential
+	// source is sourceOf(ex), built by sourceName when a finding needs
+	// it: formatting an address costs an allocation most exchanges can
+	// skip.
+	source    string
+	sourceSet bool
+}
+
+// sourceName returns the local party of the exchange (see sourceOf).
+func (e *exInfo) sourceName() string {
+	if !e.sourceSet {
+		e.source, e.sourceSet = sourceOf(e.ex), true
+	}
+	return e.source
 }
 
 // plaintext reports whether the exchange was read off the wire in clear:
@@ -362,14 +380,32 @@ func sourceOf(ex *exchange.Exchange) string {
 	return ""
 }
 
-// clientOf names the party that sent the request: its container when known,
-// else its address (without the ephemeral port).
-func clientOf(ex *exchange.Exchange) string {
+// clientID is the party that sent a request: its container when known,
+// else its address (without the ephemeral port). It is a value rather than
+// a string so that the credential table can be keyed by it without
+// formatting an address for every exchange.
+type clientID struct {
+	container string
+	addr      netip.Addr
+}
+
+func clientOf(ex *exchange.Exchange) clientID {
 	if ex.Direction != exchange.DirInbound && ex.Process != nil && ex.Process.Container != "" {
-		return "container:" + ex.Process.Container
+		return clientID{container: ex.Process.Container}
 	}
 	if ex.Client.IsValid() {
-		return ex.Client.Addr().String()
+		return clientID{addr: ex.Client.Addr()}
+	}
+	return clientID{}
+}
+
+// String returns "container:<id>", the address, or "" for no client.
+func (c clientID) String() string {
+	switch {
+	case c.container != "":
+		return "container:" + c.container
+	case c.addr.IsValid():
+		return c.addr.String()
 	}
 	return ""
 }
@@ -434,7 +470,7 @@ func (a *Analyzer) credential(m *match, e *exInfo, risk float64) {
 			a.stats.DroppedCredentials++
 		} else {
 			c = &credState{typ: m.Class, issuer: issuer, first: e.at, last: e.at,
-				clients: make(map[string]time.Time)}
+				clients: make(map[clientID]time.Time)}
 			a.creds[m.Fingerprint] = c
 		}
 	}
@@ -471,7 +507,7 @@ func (a *Analyzer) credentialSeen(c *credState, m *match, e *exInfo, risk float6
 	if !slices.Contains(c.dests, e.dest.Host) && len(c.dests) < a.cfg.maxDestsPerCred() {
 		c.dests = append(c.dests, e.dest.Host)
 	}
-	if e.client == "" {
+	if e.client == (clientID{}) {
 		return
 	}
 
@@ -482,9 +518,10 @@ func (a *Analyzer) credentialSeen(c *credState, m *match, e *exInfo, risk float6
 			c.overflow++
 		}
 		if e.at.After(c.first.Add(a.cfg.learningWindow())) {
+			client := e.client.String()
 			a.raise(finding.CredentialNewClient, e, risk, finding.SevMedium,
-				"Known credential ("+m.Class+") used from a new client "+e.client,
-				evidence(m, "client", e.client), m.Fingerprint, e.client)
+				"Known credential ("+m.Class+") used from a new client "+client,
+				evidence(m, "client", client), m.Fingerprint, client)
 		}
 	}
 	c.clients[e.client] = e.at
@@ -501,7 +538,7 @@ func (a *Analyzer) credentialSeen(c *credState, m *match, e *exInfo, risk float6
 		if n > a.cfg.sharedClients() {
 			// About the credential, not one client: no source in the id.
 			fleet := *e
-			fleet.source = ""
+			fleet.source, fleet.sourceSet = "", true
 			a.raise(finding.CredentialShared, &fleet, risk, finding.SevMedium,
 				"One credential ("+m.Class+") used by many clients",
 				evidence(m, "clients", n, "window", win.String()), m.Fingerprint)
@@ -509,12 +546,13 @@ func (a *Analyzer) credentialSeen(c *credState, m *match, e *exInfo, risk float6
 	}
 }
 
-func evictStalest(m map[string]time.Time) {
-	var k string
+func evictStalest(m map[clientID]time.Time) {
+	var k clientID
 	var t time.Time
+	found := false
 	for c, s := range m {
-		if k == "" || s.Before(t) {
-			k, t = c, s
+		if !found || s.Before(t) {
+			k, t, found = c, s, true
 		}
 	}
 	delete(m, k)
@@ -650,11 +688,12 @@ func severityFor(base finding.Severity, risk float64) finding.Severity {
 // source and destination, and subject.
 func (a *Analyzer) raise(typ string, e *exInfo, risk float64, base finding.Severity,
 	title string, ev map[string]any, subject ...string) {
-	ids := append([]string{e.source, e.dest.Host}, subject...)
+	source := e.sourceName()
+	ids := append([]string{source, e.dest.Host}, subject...)
 	uid := finding.UID(typ, ids...)
 	n := &finding.Finding{
 		Type: typ, UID: uid, Title: title, Severity: severityFor(base, risk), Risk: risk,
-		Source: e.source, Destination: e.dest.Host, Evidence: ev,
+		Source: source, Destination: e.dest.Host, Evidence: ev,
 		FirstSeen: e.at, LastSeen: e.at, Count: 1,
 	}
 	if f, ok := a.findings[uid]; ok {

@@ -17,7 +17,8 @@ func TestInertShape(t *testing.T) {
 		{"2", true}, {"19.99", true}, {"-42", true}, {"1.2.3.4", false}, {"created", true},
 		{"blue cotton shirt", true}, {"Jane", false}, {"+14155552671", false},
 		{"4111 1111 1111 1111", false}, {"123-45-6789", false}, {"ghp_x", false}, {"-", false},
-		{"1e5", false}, {"sk-ant-abc", false},
+		{"1e5", true}, {"sk-ant-abc", false}, {"9f86d081884c7d65", true}, {"ord_8f7a6b", false},
+		{"4111 1111 1111 1111x", false}, {"a1 b2", false}, {"abc@def", false}, {"Abc123", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.v, func(t *testing.T) {
@@ -28,7 +29,8 @@ func TestInertShape(t *testing.T) {
 	}
 
 	sc := NewScanner(secret.Key{})
-	alphabets := []string{"0123456789.", "abcdefghijklmnopqrstuvwxyz ", "0123456789-"}
+	alphabets := []string{"0123456789.", "abcdefghijklmnopqrstuvwxyz ", "0123456789-",
+		"0123456789abcdef", "0123456789abcdefghijklmnopqrstuvwxyz", "0123456789 "}
 	r := rand.New(rand.NewPCG(3, 4))
 	buf := make([]byte, 0, 64)
 	checked := 0
