@@ -366,8 +366,13 @@ var wordSep = func() (t [256]bool) {
 // digits hold no '@', no upper case and none of the '_', '-', ':' or '.'
 // every lower-case vendor prefix and every address has; with spaces they
 // could spell a grouped card number, so spaces are inert only among letters.
+// A UUID (8-4-4-4-12 hex digits) is inert too: its groups are no card
+// layout, it holds no address character, and no vendor prefix fits in hex.
 // TestInertShape checks this against shapes itself.
 func inertShape(v []byte) bool {
+	if len(v) == 36 && isUUID(v) {
+		return true
+	}
 	i := 0
 	if v[0] == '-' {
 		i = 1
