@@ -34,7 +34,6 @@ type Scanner struct {
 
 	jwt    jwtDecoder
 	claims JWTClaims
-	tok    Tokenizer
 
 	val  []byte // decoded value scratch
 	key2 []byte // decoded key scratch
@@ -43,12 +42,14 @@ type Scanner struct {
 	cardDigits [19]byte // the digits of a grouped card number, for cards
 
 	// JSON key context per depth: the key last seen in the object at that
-	// depth, the key that named the container, and whether it is an object.
+	// depth, the key that named the container, whether it is an object, and
+	// whether the object's next string is a key.
 	curKey  [MaxJSONDepth + 1][2]int
 	curKind [MaxJSONDepth + 1]keyKind
 	ctxKey  [MaxJSONDepth + 1][2]int
 	ctxKind [MaxJSONDepth + 1]keyKind
 	isObj   [MaxJSONDepth + 1]bool
+	wantKey [MaxJSONDepth + 1]bool
 }
 
 // NewScanner returns a Scanner whose fingerprints are keyed with key.
@@ -884,56 +885,6 @@ func unhex(c byte) byte {
 		return c - 'a' + 10
 	}
 	return c - 'A' + 10
-}
-
-// ScanJSON runs the detectors over a JSON document, or the prefix of one.
-// Each string and number value is scanned with the nearest key as its key
-// and the key that named its enclosing object as context (so "name" under
-// "customer" reads as a person's name).
-func (s *Scanner) ScanJSON(dir Direction, body []byte, fn func(*Match)) {
-	c := scanCtx{pos: PosBody, dir: dir, fn: fn}
-	t := &s.tok
-	t.Reset(body)
-	for {
-		k := t.Next()
-		d := t.Depth()
-		switch k {
-		case TokEnd, TokError:
-			return
-		case TokKey:
-			s.curKey[d] = [2]int{t.Start, t.End}
-			s.curKind[d] = s.kindOf(body[t.Start:t.End])
-		case TokObjectOpen, TokArrayOpen:
-			s.isObj[d] = k == TokObjectOpen
-			s.curKey[d], s.curKind[d] = [2]int{}, keyNone
-			switch {
-			case d > 1 && s.isObj[d-1]:
-				s.ctxKey[d], s.ctxKind[d] = s.curKey[d-1], s.curKind[d-1]
-			case d > 1:
-				s.ctxKey[d], s.ctxKind[d] = s.ctxKey[d-1], s.ctxKind[d-1]
-			default:
-				s.ctxKey[d], s.ctxKind[d] = [2]int{}, keyNone
-			}
-		case TokString, TokNumber:
-			if d == 0 {
-				c.key, c.kind, c.parent = nil, keyNone, keyNone
-			} else if s.isObj[d] {
-				kk := s.curKey[d]
-				c.key, c.kind, c.parent = body[kk[0]:kk[1]], s.curKind[d], s.ctxKind[d]
-			} else {
-				kk := s.ctxKey[d]
-				c.key, c.kind, c.parent = body[kk[0]:kk[1]], s.ctxKind[d], s.ctxKind[max(d-1, 0)]
-			}
-			v := body[t.Start:t.End]
-			c.base, c.encoded = t.Start, false
-			if k == TokString && t.Escaped {
-				c.encoded, c.encLen = true, len(v)
-				s.val = Unescape(s.val[:0], v)
-				v = s.val
-			}
-			s.scanValue(&c, v)
-		}
-	}
 }
 
 // ScanBody runs the detectors suited to the content type over a body
