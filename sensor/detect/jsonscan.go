@@ -48,7 +48,7 @@ func (s *Scanner) ScanJSON(dir Direction, body []byte, fn func(*Match)) {
 			i++
 		case '"':
 			start := i + 1
-			end, esc := jsonStringEnd(b, start)
+			end, seen := jsonStringEnd(b, start)
 			if end < 0 {
 				return // truncated
 			}
@@ -60,7 +60,7 @@ func (s *Scanner) ScanJSON(dir Direction, body []byte, fn func(*Match)) {
 				continue
 			}
 			s.valueDone(d)
-			s.jsonValue(&c, b, d, start, end, esc)
+			s.jsonValue(&c, b, d, start, end, seen)
 		case 't', 'f', 'n':
 			n := jsonLiteral(b[i:])
 			if n <= 0 {
@@ -80,7 +80,7 @@ func (s *Scanner) ScanJSON(dir Direction, body []byte, fn func(*Match)) {
 				return // the prefix may have cut the number short
 			}
 			s.valueDone(d)
-			s.jsonValue(&c, b, d, i, j, false)
+			s.jsonValue(&c, b, d, i, j, inertUnknown)
 			i = j
 		}
 	}
@@ -93,8 +93,9 @@ func (s *Scanner) valueDone(d int) {
 	}
 }
 
-// jsonValue scans the string or number b[start:end] found at depth d.
-func (s *Scanner) jsonValue(c *scanCtx, b []byte, d, start, end int, esc bool) {
+// jsonValue scans the string or number b[start:end] found at depth d; seen
+// holds the inertClass bits of its bytes, or inertUnknown.
+func (s *Scanner) jsonValue(c *scanCtx, b []byte, d, start, end int, seen uint8) {
 	switch {
 	case d == 0:
 		c.key, c.kind, c.parent = nil, keyNone, keyNone
@@ -106,9 +107,12 @@ func (s *Scanner) jsonValue(c *scanCtx, b []byte, d, start, end int, esc bool) {
 		c.key, c.kind, c.parent = b[kk[0]:kk[1]], s.ctxKind[d], s.ctxKind[max(d-1, 0)]
 	}
 	v := b[start:end]
-	if !esc && c.kind == keyNone && (len(v) == 0 || inertShape(v)) {
-		// Nothing to find: no key to judge it by, and a shape no detector
-		// matches (trimming spaces, as scanValue does, keeps it inert).
+	esc := seen&inertEscape != 0
+	if !esc && idleKey(c.kind, c.parent) &&
+		(len(v) == 0 || seen != inertUnknown && inertSeen(seen) || inertShape(v)) {
+		// Nothing to find: no key that keyed would judge it by, and a
+		// shape no detector matches (trimming spaces, as scanValue does,
+		// keeps it inert).
 		return
 	}
 	c.base, c.encoded = start, false
@@ -120,34 +124,65 @@ func (s *Scanner) jsonValue(c *scanCtx, b []byte, d, start, end int, esc bool) {
 	s.scanValue(c, v)
 }
 
+// idleKey reports whether keyed does nothing for a value under a key of
+// kind k in a container named by a key of kind parent.
+func idleKey(k, parent keyKind) bool {
+	switch k {
+	case keyNone, keyPerson, keyVersion:
+		return true
+	case keyName, keyID:
+		return parent != keyPerson
+	}
+	return false
+}
+
+// Extra bits of the classes jsonStringEnd reports next to inertClass's.
+const (
+	inertEscape  uint8 = 1 << 6    // the string holds a backslash escape
+	inertUnknown uint8 = 1<<7 | 15 // not classified: read the bytes again
+)
+
+// inertSeen is inertWords over the bits a scan of the bytes collected.
+func inertSeen(seen uint8) bool {
+	return seen&inertOther == 0 && seen&(inertDigit|inertSpace) != inertDigit|inertSpace
+}
+
 // jsonStringEnd returns the index of the quote that closes the string whose
-// content starts at b[start], and whether the string holds an escape; end is
-// -1 when the input ends first.
-func jsonStringEnd(b []byte, start int) (end int, esc bool) {
-	// Fast paths: most strings are short and hold no escape.
+// content starts at b[start], or -1 when the input ends first, and the
+// inertClass bits of the string's bytes (with inertEscape when it holds an
+// escape), or inertUnknown for a long string.
+func jsonStringEnd(b []byte, start int) (end int, seen uint8) {
+	// Fast paths: most strings are short and hold no escape. The byte loop
+	// classifies what it passes, so that jsonValue need not read the
+	// bytes again to know an inert value.
 	j, lim := start, min(len(b), start+shortString)
 	for j < lim && !strStop[b[j]] {
+		seen |= inertClass[b[j]]
 		j++
 	}
 	if j < lim && b[j] == '"' {
-		return j, false
+		return j, seen
 	}
 	if j == lim {
 		q := bytes.IndexByte(b[j:], '"')
 		if q >= 0 && bytes.IndexByte(b[j:j+q], '\\') < 0 {
-			return j + q, false
+			return j + q, inertUnknown
 		}
 	}
+	esc := false
 	for j := start; j < len(b); j++ {
 		switch b[j] {
 		case '\\':
 			esc = true
 			j++ // skip the escaped byte
 		case '"':
-			return j, esc
+			if esc {
+				return j, inertUnknown | inertEscape
+			}
+			return j, inertUnknown
 		}
 	}
-	return -1, esc
+	return -1, 0
 }
 
 // jsonLiteral returns the length of the literal (true, false, null) that b
