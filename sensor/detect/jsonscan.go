@@ -17,6 +17,7 @@ func (s *Scanner) ScanJSON(dir Direction, body []byte, fn func(*Match)) {
 	c := scanCtx{pos: PosBody, dir: dir, fn: fn}
 	b := body
 	d := 0
+	s.idle[0] = true
 	for i := 0; i < len(b); {
 		ch := b[i]
 		switch ch {
@@ -38,6 +39,11 @@ func (s *Scanner) ScanJSON(dir Direction, body []byte, fn func(*Match)) {
 			default:
 				s.ctxKey[d], s.ctxKind[d] = [2]int{}, keyNone
 			}
+			if obj {
+				s.idle[d] = true
+			} else {
+				s.idle[d] = idleKey(s.ctxKind[d], s.ctxKind[max(d-1, 0)])
+			}
 			i++
 		case '}', ']':
 			if d == 0 || s.isObj[d] != (ch == '}') {
@@ -57,9 +63,13 @@ func (s *Scanner) ScanJSON(dir Direction, body []byte, fn func(*Match)) {
 				s.wantKey[d] = false
 				s.curKey[d] = [2]int{start, end}
 				s.curKind[d] = s.kindOf(b[start:end])
+				s.idle[d] = idleKey(s.curKind[d], s.ctxKind[d])
 				continue
 			}
 			s.valueDone(d)
+			if s.idle[d] && seen&inertEscape == 0 && (start == end || inertSeen(seen)) {
+				continue // the common case jsonValue would drop: see there
+			}
 			s.jsonValue(&c, b, d, start, end, seen)
 		case 't', 'f', 'n':
 			n := jsonLiteral(b[i:])
@@ -72,15 +82,18 @@ func (s *Scanner) ScanJSON(dir Direction, body []byte, fn func(*Match)) {
 			if ch != '-' && !isDigit(ch) {
 				return
 			}
-			j := i + 1
+			j, plain := i+1, isDigit(ch)
 			for j < len(b) && numChar[b[j]] {
+				plain = plain && isDigit(b[j])
 				j++
 			}
 			if j == len(b) && d > 0 {
 				return // the prefix may have cut the number short
 			}
 			s.valueDone(d)
-			s.jsonValue(&c, b, d, i, j, inertUnknown)
+			if !(plain && s.idle[d]) { // digits alone are inert
+				s.jsonValue(&c, b, d, i, j, inertUnknown)
+			}
 			i = j
 		}
 	}

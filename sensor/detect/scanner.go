@@ -43,13 +43,15 @@ type Scanner struct {
 
 	// JSON key context per depth: the key last seen in the object at that
 	// depth, the key that named the container, whether it is an object, and
-	// whether the object's next string is a key.
+	// whether the object's next string is a key; idle says whether the
+	// values at that depth sit under a key that keyed ignores.
 	curKey  [MaxJSONDepth + 1][2]int
 	curKind [MaxJSONDepth + 1]keyKind
 	ctxKey  [MaxJSONDepth + 1][2]int
 	ctxKind [MaxJSONDepth + 1]keyKind
 	isObj   [MaxJSONDepth + 1]bool
 	wantKey [MaxJSONDepth + 1]bool
+	idle    [MaxJSONDepth + 1]bool
 }
 
 // NewScanner returns a Scanner whose fingerprints are keyed with key.
