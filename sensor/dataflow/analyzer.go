@@ -60,7 +60,7 @@ type credState struct {
 	typ, issuer string
 	first, last time.Time
 	dests       []string
-	clients     map[clientID]time.Time // client → last seen
+	clients     map[clientID]*clientSeen
 	// overflow counts clients seen after the clients map filled up.
 	overflow int
 	shared   bool
@@ -87,18 +87,24 @@ type Analyzer struct {
 	stats      Stats
 
 	matches []match // per-exchange scratch
-	// dest is where the current exchange went; a field rather than a
-	// local because every finding takes its address.
-	dest    Destination
 	onMatch func(*detect.Match)
-	// responses counts incoming bodies per (server, method, side), for
-	// sampling.
-	responses map[sampleKey]int64
+	// lastLocal is the last Host added to localHosts: most exchanges
+	// repeat it, and comparing costs less than hashing.
+	lastLocal string
+
+	peers map[destKey]*peer
+	// services count incoming bodies per (server, method, side), for
+	// sampling: one service's answers to one method (paths carry ids, so
+	// they would make every group new). sampleKeys counts the groups;
+	// svcGen changes when the table starts afresh, which tells peers that
+	// their service pointers are stale.
+	services   map[netip.AddrPort]*service
+	sampleKeys int
+	svcGen     int
 	// headers remembers what each header value matched: clients send the
 	// same token, cookie and user agent on every request, and scanning a
 	// value again (with its keyed fingerprint) would find the same.
-	headers map[headerKey][]match
-	dests   map[destKey]Destination
+	headers map[headerKey]*headerEntry
 }
 
 type headerKey struct {
@@ -106,18 +112,18 @@ type headerKey struct {
 	name, value string
 }
 
+// headerEntry is a header cache entry: its own copies of the key strings,
+// which peers share, and the matches.
+type headerEntry struct {
+	name, value string
+	ms          []match
+}
+
 // maxCachedHeaders bounds the header cache; it starts afresh when full.
 const maxCachedHeaders = 4096
 
-// sampleKey groups responses for sampling: one service's answers to one
-// method. Paths carry ids, so they would make every key new.
-type sampleKey struct {
-	server netip.AddrPort
-	method string
-	side   detect.Direction
-}
-
-// maxSampleKeys bounds the sampling table; it starts afresh when full.
+// maxSampleKeys bounds the sampling groups; the table starts afresh when
+// full.
 const maxSampleKeys = 4096
 
 // New returns an Analyzer that fingerprints with key and asks resolve where
@@ -137,9 +143,9 @@ func New(cfg Config, key secret.Key, resolve func(ex *exchange.Exchange) Destina
 		creds:      make(map[string]*credState),
 		findings:   make(map[string]*finding.Finding),
 		localHosts: make(map[string]bool),
-		responses:  make(map[sampleKey]int64),
-		headers:    make(map[headerKey][]match),
-		dests:      make(map[destKey]Destination),
+		peers:      make(map[destKey]*peer),
+		services:   make(map[netip.AddrPort]*service),
+		headers:    make(map[headerKey]*headerEntry),
 	}
 	a.onMatch = a.keep
 	return a
@@ -159,30 +165,36 @@ func (a *Analyzer) keep(m *detect.Match) {
 }
 
 // scanHeader scans one header, or replays what the same value matched
-// before.
-func (a *Analyzer) scanHeader(dir detect.Direction, h *exchange.Header) {
+// before: for this peer, or for any.
+func (a *Analyzer) scanHeader(p *peer, dir detect.Direction, h *exchange.Header) {
 	// Metadata headers never match: test the short name before hashing
 	// name and value for the cache.
 	if h.Value == "" || detect.SkipsHeader(h.Name) {
 		return
 	}
-	k := headerKey{dir, h.Name, h.Value}
-	if ms, ok := a.headers[k]; ok {
+	if ms, ok := p.header(dir, h); ok {
 		a.matches = append(a.matches, ms...)
+		return
+	}
+	k := headerKey{dir, h.Name, h.Value}
+	if e := a.headers[k]; e != nil {
+		a.matches = append(a.matches, e.ms...)
+		p.rememberHeader(dir, e.name, e.value, e.ms)
 		return
 	}
 	start := len(a.matches)
 	a.scanner.ScanHeader(dir, h.Name, h.Value, a.onMatch)
 	if len(a.headers) >= maxCachedHeaders {
-		a.headers = make(map[headerKey][]match)
+		a.headers = make(map[headerKey]*headerEntry)
 	}
 	// Clone the strings: they share memory with the whole exchange.
-	k.name, k.value = strings.Clone(h.Name), strings.Clone(h.Value)
-	var ms []match
+	e := &headerEntry{name: strings.Clone(h.Name), value: strings.Clone(h.Value)}
 	if n := len(a.matches) - start; n > 0 {
-		ms = append(make([]match, 0, n), a.matches[start:]...)
+		e.ms = append(make([]match, 0, n), a.matches[start:]...)
 	}
-	a.headers[k] = ms
+	k.name, k.value = e.name, e.value
+	a.headers[k] = e
+	p.rememberHeader(dir, e.name, e.value, e.ms)
 }
 
 // scan runs the detectors over every part of ex that carries data. What
@@ -193,63 +205,74 @@ func (a *Analyzer) scanHeader(dir detect.Direction, h *exchange.Header) {
 // ResponseSampleAfter exchanges of each (server, method, side), then one in
 // ResponseSampleEvery: enough to learn what an API receives and returns, at a
 // fraction of the cost.
-func (a *Analyzer) scan(ex *exchange.Exchange) {
+func (a *Analyzer) scan(p *peer, ex *exchange.Exchange) {
 	sc, fn := a.scanner, a.onMatch
 	sc.ScanPath(detect.DirRequest, ex.Path, fn)
 	if ex.RawQuery != "" {
 		sc.ScanQuery(detect.DirRequest, ex.RawQuery, fn)
 	}
 	for i := range ex.Request.Headers {
-		a.scanHeader(detect.DirRequest, &ex.Request.Headers[i])
+		a.scanHeader(p, detect.DirRequest, &ex.Request.Headers[i])
 	}
 	if len(ex.Request.Body) > 0 &&
-		(ex.Direction != exchange.DirInbound || a.sampled(ex, detect.DirRequest)) {
+		(ex.Direction != exchange.DirInbound || a.sampled(p, ex, detect.DirRequest)) {
 		sc.ScanBody(detect.DirRequest, ex.Request.ContentType, ex.Request.Body, fn)
 	}
 	for i := range ex.Response.Headers {
-		a.scanHeader(detect.DirResponse, &ex.Response.Headers[i])
+		a.scanHeader(p, detect.DirResponse, &ex.Response.Headers[i])
 	}
-	if len(ex.Response.Body) > 0 && a.sampled(ex, detect.DirResponse) {
+	if len(ex.Response.Body) > 0 && a.sampled(p, ex, detect.DirResponse) {
 		sc.ScanBody(detect.DirResponse, ex.Response.ContentType, ex.Response.Body, fn)
 	}
 }
 
-// destination resolves where ex went, remembering the answer per (client,
-// server, Host): a connection's exchanges all go to the same place, and
-// resolving costs name normalisation, cache and catalog lookups.
-func (a *Analyzer) destination(ex *exchange.Exchange) Destination {
-	k := destKey{ex.Client.Addr(), ex.Server, ex.Host}
-	if d, ok := a.dests[k]; ok {
-		return d
+// destination resolves where ex went, once per peer: a connection's
+// exchanges all go to the same place, and resolving costs name
+// normalisation, cache and catalog lookups. The result has its Host and
+// TierWeight filled in.
+func (a *Analyzer) destination(p *peer, ex *exchange.Exchange) *Destination {
+	if p.resolved {
+		return &p.dest
 	}
 	d := a.resolve(ex)
-	if len(a.dests) >= maxCachedDests {
-		a.dests = make(map[destKey]Destination)
+	if d.Host == "" {
+		d.Host = ex.Host
 	}
-	k.host = strings.Clone(k.host)
-	a.dests[k] = d
-	return d
+	if d.Host == "" && ex.Server.IsValid() {
+		d.Host = ex.Server.Addr().String()
+	}
+	if d.TierWeight <= 0 {
+		d.TierWeight = a.cfg.defaultTierWeight()
+	}
+	p.dest, p.resolved = d, true
+	return &p.dest
 }
-
-// destKey identifies what Destination depends on.
-type destKey struct {
-	client netip.Addr
-	server netip.AddrPort
-	host   string
-}
-
-// maxCachedDests bounds the destination cache; it starts afresh when full,
-// so a name whose DNS answer changed is resolved again soon enough.
-const maxCachedDests = 4096
 
 // sampled counts a body of one side of ex and says whether to scan it.
-func (a *Analyzer) sampled(ex *exchange.Exchange, dir detect.Direction) bool {
-	if len(a.responses) >= maxSampleKeys {
-		a.responses = make(map[sampleKey]int64)
+func (a *Analyzer) sampled(p *peer, ex *exchange.Exchange, dir detect.Direction) bool {
+	if a.sampleKeys >= maxSampleKeys {
+		a.services = make(map[netip.AddrPort]*service)
+		a.sampleKeys = 0
+		a.svcGen++
 	}
-	k := sampleKey{ex.Server, ex.Method, dir}
-	n := a.responses[k]
-	a.responses[k] = n + 1
+	if p.svc == nil || p.svcGen != a.svcGen {
+		s := a.services[ex.Server]
+		if s == nil {
+			s = &service{}
+			a.services[ex.Server] = s
+		}
+		p.svc, p.svcGen = s, a.svcGen
+	}
+	side := 0
+	if dir == detect.DirResponse {
+		side = 1
+	}
+	c := p.svc.counts(ex.Method)
+	n := c[side]
+	if n == 0 {
+		a.sampleKeys++
+	}
+	c[side] = n + 1
 	if n >= a.cfg.responseSampleAfter() && n%a.cfg.responseSampleEvery() != 0 {
 		a.stats.SampledOut++
 		return false
@@ -264,29 +287,23 @@ func (a *Analyzer) Stats() Stats { return a.stats }
 // no reference to ex.
 func (a *Analyzer) Exchange(ex *exchange.Exchange) {
 	a.stats.Exchanges++
-	if ex.Direction == exchange.DirInbound && ex.Host != "" && len(a.localHosts) < 4096 {
+	if ex.Direction == exchange.DirInbound && ex.Host != "" && ex.Host != a.lastLocal &&
+		len(a.localHosts) < 4096 {
 		a.localHosts[ex.Host] = true
+		a.lastLocal = ex.Host
 	}
 
+	p := a.peerOf(ex)
 	a.matches = a.matches[:0]
-	a.scan(ex)
+	a.scan(p, ex)
 	if len(a.matches) == 0 {
 		return
 	}
 	a.stats.Matches += int64(len(a.matches))
 
-	a.dest = a.destination(ex)
-	d := &a.dest
-	if d.Host == "" {
-		d.Host = ex.Host
-	}
-	if d.Host == "" && ex.Server.IsValid() {
-		d.Host = ex.Server.Addr().String()
-	}
-	if d.TierWeight <= 0 {
-		d.TierWeight = a.cfg.defaultTierWeight()
-	}
+	d := a.destination(p, ex)
 	e := exInfo{
+		peer:      p,
 		ex:        ex,
 		dest:      d,
 		at:        ex.Start,
@@ -328,6 +345,7 @@ func (a *Analyzer) Exchange(ex *exchange.Exchange) {
 
 // exInfo is what every match of one exchange shares.
 type exInfo struct {
+	peer      *peer
 	ex        *exchange.Exchange
 	dest      *Destination
 	at        time.Time
@@ -433,15 +451,9 @@ func (a *Analyzer) risk(m *match, e *exInfo) float64 {
 }
 
 func (a *Analyzer) flow(m *match, e *exInfo, risk float64) {
-	k := flowKey{e.dest.Host, m.Class, m.Position, m.Direction}
-	f, ok := a.flows[k]
-	if !ok {
-		if len(a.flows) >= a.cfg.maxFlows() {
-			a.stats.DroppedFlows++
-			return
-		}
-		f = &flowState{first: e.at}
-		a.flows[k] = f
+	f := a.flowOf(m, e)
+	if f == nil {
+		return
 	}
 	f.vendor = e.dest.VendorID
 	f.count++
@@ -455,6 +467,36 @@ func (a *Analyzer) flow(m *match, e *exInfo, risk float64) {
 	}
 }
 
+// flowOf finds (or creates) the flow m belongs to, through the peer's
+// shortcuts first. It returns nil when the table is full.
+func (a *Analyzer) flowOf(m *match, e *exInfo) *flowState {
+	p := e.peer
+	id := flowID{m.Class, m.Position, m.Direction}
+	for i := range p.flowIDs {
+		if p.flowIDs[i] == id {
+			return p.flows[i]
+		}
+	}
+	k := flowKey{e.dest.Host, m.Class, m.Position, m.Direction}
+	f, ok := a.flows[k]
+	if !ok {
+		if len(a.flows) >= a.cfg.maxFlows() {
+			a.stats.DroppedFlows++
+			return nil
+		}
+		f = &flowState{first: e.at}
+		a.flows[k] = f
+	}
+	if len(p.flows) < maxPeerFlows {
+		p.flows = append(p.flows, f)
+		p.flowIDs = append(p.flowIDs, id)
+	}
+	return f
+}
+
+// maxPeerFlows bounds the flow shortcuts of a peer.
+const maxPeerFlows = 16
+
 // credential updates the fingerprint table and raises the credential
 // findings for one credential sent in a request.
 func (a *Analyzer) credential(m *match, e *exInfo, risk float64) {
@@ -464,14 +506,22 @@ func (a *Analyzer) credential(m *match, e *exInfo, risk float64) {
 		issuer = m.claims.Iss
 	}
 
-	c, ok := a.creds[m.Fingerprint]
-	if !ok {
-		if len(a.creds) >= a.cfg.maxCredentials() {
-			a.stats.DroppedCredentials++
-		} else {
-			c = &credState{typ: m.Class, issuer: issuer, first: e.at, last: e.at,
-				clients: make(map[clientID]time.Time)}
-			a.creds[m.Fingerprint] = c
+	p := e.peer
+	c := p.cred
+	if c == nil || p.credFP != m.Fingerprint {
+		var ok bool
+		c, ok = a.creds[m.Fingerprint]
+		if !ok {
+			if len(a.creds) >= a.cfg.maxCredentials() {
+				a.stats.DroppedCredentials++
+			} else {
+				c = &credState{typ: m.Class, issuer: issuer, first: e.at, last: e.at,
+					clients: make(map[clientID]*clientSeen)}
+				a.creds[m.Fingerprint] = c
+			}
+		}
+		if c != nil {
+			p.cred, p.credFP, p.seen = c, m.Fingerprint, nil
 		}
 	}
 	if c != nil {
@@ -511,8 +561,18 @@ func (a *Analyzer) credentialSeen(c *credState, m *match, e *exInfo, risk float6
 		return
 	}
 
-	prev, known := c.clients[e.client]
-	if !known {
+	// The peer's shortcut holds when it saw this credential from this
+	// client last, and the client was not evicted since.
+	p := e.peer
+	seen := p.seen
+	if seen == nil || p.cred != c || p.client != e.client || seen.gone {
+		seen = c.clients[e.client]
+	}
+	var prev time.Time
+	known := seen != nil
+	if known {
+		prev = seen.at
+	} else {
 		if len(c.clients) >= a.cfg.maxClientsPerCred() {
 			evictStalest(c.clients)
 			c.overflow++
@@ -524,14 +584,21 @@ func (a *Analyzer) credentialSeen(c *credState, m *match, e *exInfo, risk float6
 				evidence(m, "client", client), m.Fingerprint, client)
 		}
 	}
-	c.clients[e.client] = e.at
+	if !known {
+		seen = &clientSeen{}
+		c.clients[e.client] = seen
+	}
+	seen.at = e.at
+	if p.cred == c {
+		p.client, p.seen = e.client, seen
+	}
 
 	// Recount only when the set of recent clients can have grown.
 	win := a.cfg.sharedWindow()
 	if !known || e.at.Sub(prev) > win {
 		n := 0
-		for _, t := range c.clients {
-			if e.at.Sub(t) <= win {
+		for _, s := range c.clients {
+			if e.at.Sub(s.at) <= win {
 				n++
 			}
 		}
@@ -546,16 +613,18 @@ func (a *Analyzer) credentialSeen(c *credState, m *match, e *exInfo, risk float6
 	}
 }
 
-func evictStalest(m map[clientID]time.Time) {
+func evictStalest(m map[clientID]*clientSeen) {
 	var k clientID
-	var t time.Time
-	found := false
+	var stalest *clientSeen
 	for c, s := range m {
-		if !found || s.Before(t) {
-			k, t, found = c, s, true
+		if stalest == nil || s.at.Before(stalest.at) {
+			k, stalest = c, s
 		}
 	}
-	delete(m, k)
+	if stalest != nil {
+		stalest.gone = true
+		delete(m, k)
+	}
 }
 
 // jwt raises jwt_weak and, for a locally issued token sent to a third
