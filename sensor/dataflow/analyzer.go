@@ -201,10 +201,12 @@ func (a *Analyzer) scanHeader(p *peer, dir detect.Direction, h *exchange.Header)
 // leaves this host is always scanned whole: the path, query and headers of
 // every request, and the body of a request to a remote destination. Bodies
 // coming in — requests to a local service, and every response — are the
-// bulk of a busy server's bytes, so they are scanned for the first
-// ResponseSampleAfter exchanges of each (server, method, side), then one in
-// ResponseSampleEvery: enough to learn what an API receives and returns, at a
-// fraction of the cost.
+// bulk of a busy server's bytes, so they are sampled per (server, method,
+// side): the first ResponseSampleAfter are scanned, then one in
+// ResponseSampleEvery, or one in ResponseSampleQuietEvery while the last
+// ResponseSampleAfter scanned ones matched nothing. That is enough to learn
+// what an API receives and returns, at a fraction of the cost; Stats counts
+// the bodies left out.
 func (a *Analyzer) scan(p *peer, ex *exchange.Exchange) {
 	sc, fn := a.scanner, a.onMatch
 	sc.ScanPath(detect.DirRequest, ex.Path, fn)
@@ -214,15 +216,31 @@ func (a *Analyzer) scan(p *peer, ex *exchange.Exchange) {
 	for i := range ex.Request.Headers {
 		a.scanHeader(p, detect.DirRequest, &ex.Request.Headers[i])
 	}
-	if len(ex.Request.Body) > 0 &&
-		(ex.Direction != exchange.DirInbound || a.sampled(p, ex, detect.DirRequest)) {
-		sc.ScanBody(detect.DirRequest, ex.Request.ContentType, ex.Request.Body, fn)
+	if len(ex.Request.Body) > 0 {
+		if ex.Direction != exchange.DirInbound {
+			sc.ScanBody(detect.DirRequest, ex.Request.ContentType, ex.Request.Body, fn)
+		} else if g := a.sampled(p, ex, detect.DirRequest); g != nil {
+			a.scanSampled(g, detect.DirRequest, &ex.Request)
+		}
 	}
 	for i := range ex.Response.Headers {
 		a.scanHeader(p, detect.DirResponse, &ex.Response.Headers[i])
 	}
-	if len(ex.Response.Body) > 0 && a.sampled(p, ex, detect.DirResponse) {
-		sc.ScanBody(detect.DirResponse, ex.Response.ContentType, ex.Response.Body, fn)
+	if len(ex.Response.Body) > 0 {
+		if g := a.sampled(p, ex, detect.DirResponse); g != nil {
+			a.scanSampled(g, detect.DirResponse, &ex.Response)
+		}
+	}
+}
+
+// scanSampled scans a sampled body and tells its group whether it matched.
+func (a *Analyzer) scanSampled(g *sampleGroup, dir detect.Direction, msg *exchange.Message) {
+	n := len(a.matches)
+	a.scanner.ScanBody(dir, msg.ContentType, msg.Body, a.onMatch)
+	if len(a.matches) > n {
+		g.quiet = 0
+	} else {
+		g.quiet++
 	}
 }
 
@@ -248,8 +266,9 @@ func (a *Analyzer) destination(p *peer, ex *exchange.Exchange) *Destination {
 	return &p.dest
 }
 
-// sampled counts a body of one side of ex and says whether to scan it.
-func (a *Analyzer) sampled(p *peer, ex *exchange.Exchange, dir detect.Direction) bool {
+// sampled counts a body of one side of ex and returns its sampling group
+// when the body is to be scanned, or nil.
+func (a *Analyzer) sampled(p *peer, ex *exchange.Exchange, dir detect.Direction) *sampleGroup {
 	if a.sampleKeys >= maxSampleKeys {
 		a.services = make(map[netip.AddrPort]*service)
 		a.sampleKeys = 0
@@ -267,17 +286,25 @@ func (a *Analyzer) sampled(p *peer, ex *exchange.Exchange, dir detect.Direction)
 	if dir == detect.DirResponse {
 		side = 1
 	}
-	c := p.svc.counts(ex.Method)
-	n := c[side]
+	g := &p.svc.groups(ex.Method)[side]
+	n := g.n
 	if n == 0 {
 		a.sampleKeys++
 	}
-	c[side] = n + 1
-	if n >= a.cfg.responseSampleAfter() && n%a.cfg.responseSampleEvery() != 0 {
-		a.stats.SampledOut++
-		return false
+	g.n = n + 1
+	after := a.cfg.responseSampleAfter()
+	if n < after {
+		return g
 	}
-	return true
+	every := a.cfg.responseSampleEvery()
+	if g.quiet >= after {
+		every = a.cfg.responseSampleQuietEvery()
+	}
+	if n%every != 0 {
+		a.stats.SampledOut++
+		return nil
+	}
+	return g
 }
 
 // Stats returns the counters.

@@ -115,21 +115,27 @@ func (p *peer) rememberHeader(dir detect.Direction, name, value string, ms []mat
 // of methods, searched in order; more than maxListedMethods go to a map.
 type service struct {
 	methods []methodCount
-	more    map[string]*[2]int64
+	more    map[string]*[2]sampleGroup
 }
 
 type methodCount struct {
 	method string
-	n      [2]int64 // by side: request, response
+	g      [2]sampleGroup // by side: request, response
+}
+
+// sampleGroup counts the bodies of one (server, method, side).
+type sampleGroup struct {
+	n     int64 // bodies seen
+	quiet int64 // bodies scanned since the last one with a match
 }
 
 const maxListedMethods = 8
 
-// counts returns the counters of method, creating them if needed.
-func (s *service) counts(method string) *[2]int64 {
+// groups returns the sampling groups of method, creating them if needed.
+func (s *service) groups(method string) *[2]sampleGroup {
 	for i := range s.methods {
 		if s.methods[i].method == method {
-			return &s.methods[i].n
+			return &s.methods[i].g
 		}
 	}
 	if n := s.more[method]; n != nil {
@@ -138,12 +144,12 @@ func (s *service) counts(method string) *[2]int64 {
 	method = strings.Clone(method)
 	if len(s.methods) < maxListedMethods {
 		s.methods = append(s.methods, methodCount{method: method})
-		return &s.methods[len(s.methods)-1].n
+		return &s.methods[len(s.methods)-1].g
 	}
 	if s.more == nil {
-		s.more = make(map[string]*[2]int64)
+		s.more = make(map[string]*[2]sampleGroup)
 	}
-	n := new([2]int64)
-	s.more[method] = n
-	return n
+	g := new([2]sampleGroup)
+	s.more[method] = g
+	return g
 }
