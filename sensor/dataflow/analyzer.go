@@ -86,7 +86,12 @@ type Analyzer struct {
 	localHosts map[string]bool
 	stats      Stats
 
-	matches []match // per-exchange scratch
+	// matches are the current exchange's matches: pointers into fresh,
+	// which holds what the scanner found in this exchange, or into header
+	// cache entries, which are never modified, so that replaying a cached
+	// header copies no match.
+	matches []*match
+	fresh   []match
 	onMatch func(*detect.Match)
 	// lastLocal is the last Host added to localHosts: most exchanges
 	// repeat it, and comparing costs less than hashing.
@@ -161,7 +166,8 @@ func (a *Analyzer) keep(m *detect.Match) {
 		c.claims = *m.JWT
 		c.JWT = nil
 	}
-	a.matches = append(a.matches, c)
+	a.fresh = append(a.fresh, c)
+	a.matches = append(a.matches, &a.fresh[len(a.fresh)-1])
 }
 
 // scanHeader scans one header, or replays what the same value matched
@@ -173,12 +179,12 @@ func (a *Analyzer) scanHeader(p *peer, dir detect.Direction, h *exchange.Header)
 		return
 	}
 	if ms, ok := p.header(dir, h); ok {
-		a.matches = append(a.matches, ms...)
+		a.replay(ms)
 		return
 	}
 	k := headerKey{dir, h.Name, h.Value}
 	if e := a.headers[k]; e != nil {
-		a.matches = append(a.matches, e.ms...)
+		a.replay(e.ms)
 		p.rememberHeader(dir, e.name, e.value, e.ms)
 		return
 	}
@@ -190,11 +196,21 @@ func (a *Analyzer) scanHeader(p *peer, dir detect.Direction, h *exchange.Header)
 	// Clone the strings: they share memory with the whole exchange.
 	e := &headerEntry{name: strings.Clone(h.Name), value: strings.Clone(h.Value)}
 	if n := len(a.matches) - start; n > 0 {
-		e.ms = append(make([]match, 0, n), a.matches[start:]...)
+		e.ms = make([]match, n)
+		for i, m := range a.matches[start:] {
+			e.ms[i] = *m
+		}
 	}
 	k.name, k.value = e.name, e.value
 	a.headers[k] = e
 	p.rememberHeader(dir, e.name, e.value, e.ms)
+}
+
+// replay adds the matches of a header cache entry.
+func (a *Analyzer) replay(ms []match) {
+	for i := range ms {
+		a.matches = append(a.matches, &ms[i])
+	}
 }
 
 // scan runs the detectors over every part of ex that carries data. What
@@ -321,7 +337,7 @@ func (a *Analyzer) Exchange(ex *exchange.Exchange) {
 	}
 
 	p := a.peerOf(ex)
-	a.matches = a.matches[:0]
+	a.matches, a.fresh = a.matches[:0], a.fresh[:0]
 	a.scan(p, ex)
 	if len(a.matches) == 0 {
 		return
@@ -341,15 +357,14 @@ func (a *Analyzer) Exchange(ex *exchange.Exchange) {
 	if e.at.IsZero() {
 		e.at = ex.End
 	}
-	for i := range a.matches {
-		if m := &a.matches[i]; m.Direction == detect.DirRequest && m.Category == detect.CatCredential {
+	for _, m := range a.matches {
+		if m.Direction == detect.DirRequest && m.Category == detect.CatCredential {
 			e.auth = true
 		}
 	}
 
 	piiSeen := map[string]bool{}
-	for i := range a.matches {
-		m := &a.matches[i]
+	for _, m := range a.matches {
 		risk := a.risk(m, &e)
 		a.flow(m, &e, risk)
 
@@ -499,9 +514,9 @@ func (a *Analyzer) flow(m *match, e *exInfo, risk float64) {
 func (a *Analyzer) flowOf(m *match, e *exInfo) *flowState {
 	p := e.peer
 	id := flowID{m.Class, m.Position, m.Direction}
-	for i := range p.flowIDs {
-		if p.flowIDs[i] == id {
-			return p.flows[i]
+	for i := range p.nFlows {
+		if p.flows[i].id == id {
+			return p.flows[i].f
 		}
 	}
 	k := flowKey{e.dest.Host, m.Class, m.Position, m.Direction}
@@ -514,15 +529,12 @@ func (a *Analyzer) flowOf(m *match, e *exInfo) *flowState {
 		f = &flowState{first: e.at}
 		a.flows[k] = f
 	}
-	if len(p.flows) < maxPeerFlows {
-		p.flows = append(p.flows, f)
-		p.flowIDs = append(p.flowIDs, id)
+	if p.nFlows < maxPeerFlows {
+		p.flows[p.nFlows] = peerFlow{id, f}
+		p.nFlows++
 	}
 	return f
 }
-
-// maxPeerFlows bounds the flow shortcuts of a peer.
-const maxPeerFlows = 16
 
 // credential updates the fingerprint table and raises the credential
 // findings for one credential sent in a request.

@@ -27,13 +27,16 @@ type peer struct {
 	svc    *service
 	svcGen int
 
-	headers []peerHeader // the last few header values and their matches
-	flows   []*flowState // flows this peer's matches updated
-	flowIDs []flowID     // what flows[i] is
-	cred    *credState   // the credential of the last match, and
-	credFP  string       // its fingerprint
-	client  clientID     // the client that last sent it,
-	seen    *clientSeen  // and its entry in cred.clients
+	// The shortcuts live in the peer itself rather than behind slices:
+	// each pointer followed is one more cache miss per exchange.
+	headers  [peerHeaders]peerHeader // the last header values and their matches
+	nHeaders int
+	flows    [maxPeerFlows]peerFlow // flows this peer's matches updated
+	nFlows   int
+	cred     *credState  // the credential of the last match, and
+	credFP   string      // its fingerprint
+	client   clientID    // the client that last sent it,
+	seen     *clientSeen // and its entry in cred.clients
 }
 
 // destKey identifies a peer: what Destination depends on.
@@ -63,6 +66,14 @@ type flowID struct {
 	dir   detect.Direction
 }
 
+type peerFlow struct {
+	id flowID
+	f  *flowState
+}
+
+// maxPeerFlows bounds the flow shortcuts of a peer.
+const maxPeerFlows = 8
+
 // clientSeen is when a client last sent a credential. gone is set when the
 // client is evicted from the credential's table, so that a peer holding the
 // pointer knows to look again.
@@ -89,7 +100,7 @@ func (a *Analyzer) peerOf(ex *exchange.Exchange) *peer {
 
 // header returns the matches p remembers for a header value.
 func (p *peer) header(dir detect.Direction, h *exchange.Header) ([]match, bool) {
-	for i := range p.headers {
+	for i := range p.nHeaders {
 		ph := &p.headers[i]
 		if ph.dir == dir && ph.value == h.Value && ph.name == h.Name {
 			return ph.ms, true
@@ -102,12 +113,13 @@ func (p *peer) header(dir detect.Direction, h *exchange.Header) ([]match, bool) 
 // when the peer already holds peerHeaders of them.
 func (p *peer) rememberHeader(dir detect.Direction, name, value string, ms []match) {
 	h := peerHeader{dir, name, value, ms}
-	if len(p.headers) < peerHeaders {
-		p.headers = append(p.headers, h)
+	if p.nHeaders < peerHeaders {
+		p.headers[p.nHeaders] = h
+		p.nHeaders++
 		return
 	}
-	copy(p.headers, p.headers[1:])
-	p.headers[len(p.headers)-1] = h
+	copy(p.headers[:], p.headers[1:])
+	p.headers[peerHeaders-1] = h
 }
 
 // service counts one server's incoming bodies by method and side: the
