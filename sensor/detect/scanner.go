@@ -25,8 +25,10 @@ type Scanner struct {
 	// kinds caches classifyKey by raw key name, and names interns the key
 	// strings matches carry: APIs repeat a small set of keys, and both
 	// lookups (m[string(b)]) cost no allocation. Each is reset when full.
-	kinds map[string]keyEntry
-	names map[string]string
+	kinds    map[string]keyEntry
+	names    map[string]string
+	previews map[string]string
+	pv       []byte // preview scratch
 	// recent holds keys just classified, by a cheap hash of their
 	// length and end bytes: a JSON body repeats the same few keys in
 	// every element, and comparing one string costs less than hashing it.
@@ -57,11 +59,13 @@ type Scanner struct {
 // NewScanner returns a Scanner whose fingerprints are keyed with key.
 func NewScanner(key secret.Key) *Scanner {
 	return &Scanner{
-		fp:    key.Hasher(),
-		kinds: make(map[string]keyEntry),
-		names: make(map[string]string),
-		val:   make([]byte, 0, 256),
-		alt:   make([]byte, 0, 128),
+		fp:       key.Hasher(),
+		kinds:    make(map[string]keyEntry),
+		names:    make(map[string]string),
+		previews: make(map[string]string),
+		jwt:      jwtDecoder{claims: make(map[string]string)},
+		val:      make([]byte, 0, 256),
+		alt:      make([]byte, 0, 128),
 	}
 }
 
@@ -119,7 +123,7 @@ func (s *Scanner) emit(c *scanCtx, class string, start, end int, value []byte) {
 		Position:    c.pos,
 		Direction:   c.dir,
 		Fingerprint: s.fp.Fingerprint(class, value),
-		Preview:     secret.Preview(class, value),
+		Preview:     s.preview(class, value),
 	}
 	if len(c.key) > 0 && plausibleKey(c.key) {
 		m.Key = s.name(c.key)
@@ -135,8 +139,24 @@ func (s *Scanner) emit(c *scanCtx, class string, start, end int, value []byte) {
 	c.fn(m)
 }
 
-// maxCached bounds the key caches.
+// maxCached bounds the key and preview caches.
 const maxCached = 4096
+
+// preview is secret.Preview, interned: previews are a few characters, and
+// the same ones come back (a vendor prefix, "Jane…"), so the lookup saves
+// an allocation per match.
+func (s *Scanner) preview(class string, value []byte) string {
+	s.pv = secret.AppendPreview(s.pv[:0], class, value)
+	if p, ok := s.previews[string(s.pv)]; ok {
+		return p
+	}
+	if len(s.previews) >= maxCached {
+		clear(s.previews)
+	}
+	p := string(s.pv)
+	s.previews[p] = p
+	return p
+}
 
 // keyEntry is a key and its kind. The string is the one the kinds map holds
 // it under, so that filling a recent slot allocates nothing.
