@@ -59,6 +59,11 @@ func (s *Scanner) ScanJSON(dir Direction, body []byte, fn func(*Match)) {
 				return // truncated
 			}
 			i = end + 1
+			// Step over the ':' or ',' that follows here rather than
+			// through the switch.
+			for i < len(b) && jsonSkip[b[i]] {
+				i++
+			}
 			if d > 0 && s.isObj[d] && s.wantKey[d] {
 				s.wantKey[d] = false
 				s.curKey[d] = [2]int{start, end}
@@ -155,6 +160,17 @@ const (
 	inertUnknown uint8 = 1<<7 | 15 // not classified: read the bytes again
 )
 
+// strClass is inertClass with strEnd set for the bytes that end the plain
+// run of a string, so that jsonStringEnd loads one table entry per byte.
+var strClass = func() (t [256]uint8) {
+	t = inertClass
+	t['"'] |= strEnd
+	t['\\'] |= strEnd
+	return t
+}()
+
+const strEnd uint8 = 1 << 5
+
 // inertSeen is inertWords over the bits a scan of the bytes collected.
 func inertSeen(seen uint8) bool {
 	return seen&inertOther == 0 && seen&(inertDigit|inertSpace) != inertDigit|inertSpace
@@ -169,8 +185,12 @@ func jsonStringEnd(b []byte, start int) (end int, seen uint8) {
 	// classifies what it passes, so that jsonValue need not read the
 	// bytes again to know an inert value.
 	j, lim := start, min(len(b), start+shortString)
-	for j < lim && !strStop[b[j]] {
-		seen |= inertClass[b[j]]
+	for j < lim {
+		x := strClass[b[j]]
+		if x&strEnd != 0 {
+			break
+		}
+		seen |= x
 		j++
 	}
 	if j < lim && b[j] == '"' {

@@ -827,13 +827,15 @@ func (s *Scanner) ScanForm(pos Position, dir Direction, b []byte, fn func(*Match
 			key = s.key2
 		}
 		c.key, c.kind, c.base, c.encoded = key, s.kindOf(key), voff, false
+		i = j + 1
 		if needsDecode(val) {
 			c.encoded, c.encLen = true, len(val)
 			s.val = percentDecode(s.val[:0], val, true)
 			val = s.val
+		} else if idleKey(c.kind, c.parent) && (len(val) == 0 || inertShape(val)) {
+			continue // what scanValue would drop, without the call
 		}
 		s.scanValue(&c, val)
-		i = j + 1
 	}
 }
 
@@ -850,7 +852,8 @@ func (s *Scanner) ScanPath(dir Direction, path string, fn func(*Match)) {
 			j++
 		}
 		seg := b[i:j]
-		if len(seg) >= 6 {
+		// An inert segment holds no '%', and scanValue would drop it.
+		if len(seg) >= 6 && !inertShape(seg) {
 			c.base, c.encoded = i, false
 			if indexByte(seg, '%') >= 0 {
 				c.encoded, c.encLen = true, len(seg)
