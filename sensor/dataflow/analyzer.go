@@ -560,7 +560,7 @@ func (a *Analyzer) credential(m *match, e *exInfo, risk float64) {
 			}
 		}
 		if c != nil {
-			p.cred, p.credFP, p.seen = c, m.Fingerprint, nil
+			p.cred, p.credFP, p.seen, p.credDest = c, m.Fingerprint, nil, false
 		}
 	}
 	if c != nil {
@@ -593,8 +593,16 @@ func (a *Analyzer) credentialSeen(c *credState, m *match, e *exInfo, risk float6
 	if e.at.After(c.last) {
 		c.last = e.at
 	}
-	if !slices.Contains(c.dests, e.dest.Host) && len(c.dests) < a.cfg.maxDestsPerCred() {
-		c.dests = append(c.dests, e.dest.Host)
+	// A credential's destinations only grow: once the peer has seen its
+	// host among them, it need not look again.
+	p := e.peer
+	if p.cred != c || !p.credDest {
+		if !slices.Contains(c.dests, e.dest.Host) && len(c.dests) < a.cfg.maxDestsPerCred() {
+			c.dests = append(c.dests, e.dest.Host)
+		}
+		if p.cred == c {
+			p.credDest = slices.Contains(c.dests, e.dest.Host)
+		}
 	}
 	if e.client == (clientID{}) {
 		return
@@ -602,7 +610,6 @@ func (a *Analyzer) credentialSeen(c *credState, m *match, e *exInfo, risk float6
 
 	// The peer's shortcut holds when it saw this credential from this
 	// client last, and the client was not evicted since.
-	p := e.peer
 	seen := p.seen
 	if seen == nil || p.cred != c || p.client != e.client || seen.gone {
 		seen = c.clients[e.client]

@@ -34,7 +34,8 @@ type peer struct {
 	flows    [maxPeerFlows]peerFlow // flows this peer's matches updated
 	nFlows   int
 	cred     *credState  // the credential of the last match, and
-	credFP   string      // its fingerprint
+	credFP   string      // its fingerprint,
+	credDest bool        // whether cred.dests holds dest.Host,
 	client   clientID    // the client that last sent it,
 	seen     *clientSeen // and its entry in cred.clients
 }
