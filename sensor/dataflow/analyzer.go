@@ -296,13 +296,16 @@ func (a *Analyzer) sampled(p *peer, ex *exchange.Exchange, dir detect.Direction)
 			s = &service{}
 			a.services[ex.Server] = s
 		}
-		p.svc, p.svcGen = s, a.svcGen
+		p.svc, p.svcGen, p.mc = s, a.svcGen, nil
+	}
+	if p.mc == nil || p.mc.method != ex.Method {
+		p.mc = p.svc.counts(ex.Method)
 	}
 	side := 0
 	if dir == detect.DirResponse {
 		side = 1
 	}
-	g := &p.svc.groups(ex.Method)[side]
+	g := &p.mc.g[side]
 	n := g.n
 	if n == 0 {
 		a.sampleKeys++

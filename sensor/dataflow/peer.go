@@ -22,10 +22,12 @@ type peer struct {
 	dest     Destination
 	resolved bool
 
-	// svc counts this server's incoming bodies for sampling; valid while
-	// svcGen equals Analyzer.svcGen.
+	// svc counts this server's incoming bodies for sampling, and mc holds
+	// the sampling groups of the method last seen; valid while svcGen
+	// equals Analyzer.svcGen.
 	svc    *service
 	svcGen int
+	mc     *methodCount
 
 	// The shortcuts live in the peer itself rather than behind slices:
 	// each pointer followed is one more cache miss per exchange.
@@ -126,9 +128,10 @@ func (p *peer) rememberHeader(dir detect.Direction, name, value string, ms []mat
 // service counts one server's incoming bodies by method and side: the
 // sampling groups of Config.ResponseSampleAfter. A service sees a handful
 // of methods, searched in order; more than maxListedMethods go to a map.
+// The counts are pointers that stay put, so that peers can hold them.
 type service struct {
-	methods []methodCount
-	more    map[string]*[2]sampleGroup
+	methods []*methodCount
+	more    map[string]*methodCount
 }
 
 type methodCount struct {
@@ -144,25 +147,24 @@ type sampleGroup struct {
 
 const maxListedMethods = 8
 
-// groups returns the sampling groups of method, creating them if needed.
-func (s *service) groups(method string) *[2]sampleGroup {
-	for i := range s.methods {
-		if s.methods[i].method == method {
-			return &s.methods[i].g
+// counts returns the sampling groups of method, creating them if needed.
+func (s *service) counts(method string) *methodCount {
+	for _, mc := range s.methods {
+		if mc.method == method {
+			return mc
 		}
 	}
-	if n := s.more[method]; n != nil {
-		return n
+	if mc := s.more[method]; mc != nil {
+		return mc
 	}
-	method = strings.Clone(method)
+	mc := &methodCount{method: strings.Clone(method)}
 	if len(s.methods) < maxListedMethods {
-		s.methods = append(s.methods, methodCount{method: method})
-		return &s.methods[len(s.methods)-1].g
+		s.methods = append(s.methods, mc)
+		return mc
 	}
 	if s.more == nil {
-		s.more = make(map[string]*[2]sampleGroup)
+		s.more = make(map[string]*methodCount)
 	}
-	g := new([2]sampleGroup)
-	s.more[method] = g
-	return g
+	s.more[method] = mc
+	return mc
 }
