@@ -58,7 +58,8 @@ func TestSampling(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := New(tt.cfg, testKey, resolver)
 			for i, o := range tt.bodies {
-				a.Exchange(newEx("orders.internal", "/v1/orders", o, at(time.Duration(i)*time.Second)))
+				ex := newEx("orders.internal", "/v1/orders", o, at(time.Duration(i)*time.Second))
+				a.Exchange(ex)
 			}
 			st := a.Stats()
 			if st.SampledOut != tt.sampled || st.Matches != tt.matches {

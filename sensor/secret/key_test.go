@@ -121,7 +121,8 @@ func TestHasherMatchesKey(t *testing.T) {
 	for range 2 {
 		for _, v := range []string{"", "a", "fake-value-1", strings.Repeat("x", 300)} {
 			for _, kind := range []string{"jwt", "email", strings.Repeat("k", 100), "ab", "a"} {
-				if got, want := h.Fingerprint(kind, []byte(v)), k.Fingerprint(kind, []byte(v)); got != want {
+				got, want := h.Fingerprint(kind, []byte(v)), k.Fingerprint(kind, []byte(v))
+				if got != want {
 					t.Errorf("Hasher.Fingerprint(%q, %q): got %s; want %s", kind, v, got, want)
 				}
 			}
