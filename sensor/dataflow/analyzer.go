@@ -110,6 +110,7 @@ type Analyzer struct {
 	// same token, cookie and user agent on every request, and scanning a
 	// value again (with its keyed fingerprint) would find the same.
 	headers map[headerKey]*headerEntry
+	uids    map[findingKey]string
 }
 
 type headerKey struct {
@@ -151,6 +152,7 @@ func New(cfg Config, key secret.Key, resolve func(ex *exchange.Exchange) Destina
 		peers:      make(map[destKey]*peer),
 		services:   make(map[netip.AddrPort]*service),
 		headers:    make(map[headerKey]*headerEntry),
+		uids:       make(map[findingKey]string),
 	}
 	a.onMatch = a.keep
 	return a
@@ -807,15 +809,11 @@ func severityFor(base finding.Severity, risk float64) finding.Severity {
 func (a *Analyzer) raise(typ string, e *exInfo, risk float64, base finding.Severity,
 	title string, ev map[string]any, subject ...string) {
 	source := e.sourceName()
-	ids := append([]string{source, e.dest.Host}, subject...)
-	uid := finding.UID(typ, ids...)
-	n := &finding.Finding{
-		Type: typ, UID: uid, Title: title, Severity: severityFor(base, risk), Risk: risk,
-		Source: source, Destination: e.dest.Host, Evidence: ev,
-		FirstSeen: e.at, LastSeen: e.at, Count: 1,
-	}
+	uid := a.uid(typ, source, e.dest.Host, subject)
+	sev := severityFor(base, risk)
 	if f, ok := a.findings[uid]; ok {
-		f.Merge(n)
+		f.Merge(&finding.Finding{Severity: sev, Risk: risk, FirstSeen: e.at, LastSeen: e.at,
+			Count: 1})
 		f.Evidence = ev // the latest fingerprint, preview and claims
 		f.Title = title
 		return
@@ -824,5 +822,40 @@ func (a *Analyzer) raise(typ string, e *exInfo, risk float64, base finding.Sever
 		a.stats.DroppedFindings++
 		return
 	}
-	a.findings[uid] = n
+	a.findings[uid] = &finding.Finding{
+		Type: typ, UID: uid, Title: title, Severity: sev, Risk: risk,
+		Source: source, Destination: e.dest.Host, Evidence: ev,
+		FirstSeen: e.at, LastSeen: e.at, Count: 1,
+	}
+}
+
+// findingKey is what a finding's UID is made from, with up to two
+// subjects.
+type findingKey struct {
+	typ, source, host string
+	subject           [2]string
+	n                 int
+}
+
+// maxCachedUIDs bounds the UID cache; it starts afresh when full.
+const maxCachedUIDs = 16384
+
+// uid returns finding.UID(typ, source, host, subject...), remembered by its
+// parts: a finding is raised again on every sighting, and a map lookup
+// costs less than the hash, its hex string and the slice of parts.
+func (a *Analyzer) uid(typ, source, host string, subject []string) string {
+	if len(subject) > 2 {
+		return finding.UID(typ, append([]string{source, host}, subject...)...)
+	}
+	k := findingKey{typ: typ, source: source, host: host, n: len(subject)}
+	copy(k.subject[:], subject)
+	if uid, ok := a.uids[k]; ok {
+		return uid
+	}
+	uid := finding.UID(typ, append([]string{source, host}, subject...)...)
+	if len(a.uids) >= maxCachedUIDs {
+		a.uids = make(map[findingKey]string)
+	}
+	a.uids[k] = uid
+	return uid
 }
