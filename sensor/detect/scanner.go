@@ -445,8 +445,11 @@ func inertWords(v []byte) bool {
 	var seen uint8
 	for _, c := range v {
 		seen |= inertClass[c]
+		if seen&inertOther != 0 {
+			return false // early: long text fails here within a few bytes
+		}
 	}
-	return seen&inertOther == 0 && seen&(inertDigit|inertSpace) != inertDigit|inertSpace
+	return seen&(inertDigit|inertSpace) != inertDigit|inertSpace
 }
 
 // shapes runs the detectors that recognise a value by its shape alone.
