@@ -64,6 +64,11 @@ type credState struct {
 	// overflow counts clients seen after the clients map filled up.
 	overflow int
 	shared   bool
+	// firstClient is the entry of the first client, kept here rather than
+	// allocated apart: most credentials have one client, and reading its
+	// time then touches no other memory.
+	firstClient clientSeen
+	usedFirst   bool
 }
 
 // match is a copy of a detect.Match that outlives the scan callback.
@@ -636,7 +641,11 @@ func (a *Analyzer) credentialSeen(c *credState, m *match, e *exInfo, risk float6
 		}
 	}
 	if !known {
-		seen = &clientSeen{}
+		if c.usedFirst {
+			seen = &clientSeen{}
+		} else {
+			seen, c.usedFirst = &c.firstClient, true
+		}
 		c.clients[e.client] = seen
 	}
 	seen.at = e.at
