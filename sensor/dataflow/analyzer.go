@@ -60,10 +60,15 @@ type credState struct {
 	typ, issuer string
 	first, last time.Time
 	dests       []string
-	clients     map[string]time.Time // client → last seen
+	clients     map[clientID]*clientSeen
 	// overflow counts clients seen after the clients map filled up.
 	overflow int
 	shared   bool
+	// firstClient is the entry of the first client, kept here rather than
+	// allocated apart: most credentials have one client, and reading its
+	// time then touches no other memory.
+	firstClient clientSeen
+	usedFirst   bool
 }
 
 // match is a copy of a detect.Match that outlives the scan callback.
@@ -86,16 +91,31 @@ type Analyzer struct {
 	localHosts map[string]bool
 	stats      Stats
 
-	matches []match // per-exchange scratch
+	// matches are the current exchange's matches: pointers into fresh,
+	// which holds what the scanner found in this exchange, or into header
+	// cache entries, which are never modified, so that replaying a cached
+	// header copies no match.
+	matches []*match
+	fresh   []match
 	onMatch func(*detect.Match)
-	// responses counts incoming bodies per (server, method, side), for
-	// sampling.
-	responses map[sampleKey]int64
+	// lastLocal is the last Host added to localHosts: most exchanges
+	// repeat it, and comparing costs less than hashing.
+	lastLocal string
+
+	peers map[destKey]*peer
+	// services count incoming bodies per (server, method, side), for
+	// sampling: one service's answers to one method (paths carry ids, so
+	// they would make every group new). sampleKeys counts the groups;
+	// svcGen changes when the table starts afresh, which tells peers that
+	// their service pointers are stale.
+	services   map[netip.AddrPort]*service
+	sampleKeys int
+	svcGen     int
 	// headers remembers what each header value matched: clients send the
 	// same token, cookie and user agent on every request, and scanning a
 	// value again (with its keyed fingerprint) would find the same.
-	headers map[headerKey][]match
-	dests   map[destKey]Destination
+	headers map[headerKey]*headerEntry
+	uids    map[findingKey]string
 }
 
 type headerKey struct {
@@ -103,18 +123,18 @@ type headerKey struct {
 	name, value string
 }
 
+// headerEntry is a header cache entry: its own copies of the key strings,
+// which peers share, and the matches.
+type headerEntry struct {
+	name, value string
+	ms          []match
+}
+
 // maxCachedHeaders bounds the header cache; it starts afresh when full.
 const maxCachedHeaders = 4096
 
-// sampleKey groups responses for sampling: one service's answers to one
-// method. Paths carry ids, so they would make every key new.
-type sampleKey struct {
-	server netip.AddrPort
-	method string
-	side   detect.Direction
-}
-
-// maxSampleKeys bounds the sampling table; it starts afresh when full.
+// maxSampleKeys bounds the sampling groups; the table starts afresh when
+// full.
 const maxSampleKeys = 4096
 
 // New returns an Analyzer that fingerprints with key and asks resolve where
@@ -134,9 +154,10 @@ func New(cfg Config, key secret.Key, resolve func(ex *exchange.Exchange) Destina
 		creds:      make(map[string]*credState),
 		findings:   make(map[string]*finding.Finding),
 		localHosts: make(map[string]bool),
-		responses:  make(map[sampleKey]int64),
-		headers:    make(map[headerKey][]match),
-		dests:      make(map[destKey]Destination),
+		peers:      make(map[destKey]*peer),
+		services:   make(map[netip.AddrPort]*service),
+		headers:    make(map[headerKey]*headerEntry),
+		uids:       make(map[findingKey]string),
 	}
 	a.onMatch = a.keep
 	return a
@@ -152,127 +173,109 @@ func (a *Analyzer) keep(m *detect.Match) {
 		c.claims = *m.JWT
 		c.JWT = nil
 	}
-	a.matches = append(a.matches, c)
+	a.fresh = append(a.fresh, c)
+	a.matches = append(a.matches, &a.fresh[len(a.fresh)-1])
 }
 
 // scanHeader scans one header, or replays what the same value matched
-// before.
-func (a *Analyzer) scanHeader(dir detect.Direction, h *exchange.Header) {
+// before: for this peer, or for any.
+func (a *Analyzer) scanHeader(p *peer, dir detect.Direction, h *exchange.Header) {
 	// Metadata headers never match: test the short name before hashing
 	// name and value for the cache.
 	if h.Value == "" || detect.SkipsHeader(h.Name) {
 		return
 	}
+	if ms, ok := p.header(dir, h); ok {
+		a.replay(ms)
+		return
+	}
 	k := headerKey{dir, h.Name, h.Value}
-	if ms, ok := a.headers[k]; ok {
-		a.matches = append(a.matches, ms...)
+	if e := a.headers[k]; e != nil {
+		a.replay(e.ms)
+		p.rememberHeader(dir, e.name, e.value, e.ms)
 		return
 	}
 	start := len(a.matches)
 	a.scanner.ScanHeader(dir, h.Name, h.Value, a.onMatch)
 	if len(a.headers) >= maxCachedHeaders {
-		a.headers = make(map[headerKey][]match)
+		a.headers = make(map[headerKey]*headerEntry)
 	}
 	// Clone the strings: they share memory with the whole exchange.
-	k.name, k.value = strings.Clone(h.Name), strings.Clone(h.Value)
-	var ms []match
+	e := &headerEntry{name: strings.Clone(h.Name), value: strings.Clone(h.Value)}
 	if n := len(a.matches) - start; n > 0 {
-		ms = append(make([]match, 0, n), a.matches[start:]...)
+		e.ms = make([]match, n)
+		for i, m := range a.matches[start:] {
+			e.ms[i] = *m
+		}
 	}
-	a.headers[k] = ms
+	k.name, k.value = e.name, e.value
+	a.headers[k] = e
+	p.rememberHeader(dir, e.name, e.value, e.ms)
+}
+
+// replay adds the matches of a header cache entry.
+func (a *Analyzer) replay(ms []match) {
+	for i := range ms {
+		a.matches = append(a.matches, &ms[i])
+	}
 }
 
 // scan runs the detectors over every part of ex that carries data. What
 // leaves this host is always scanned whole: the path, query and headers of
 // every request, and the body of a request to a remote destination. Bodies
 // coming in — requests to a local service, and every response — are the
-// bulk of a busy server's bytes, so they are scanned for the first
-// ResponseSampleAfter exchanges of each (server, method, side), then one in
-// ResponseSampleEvery: enough to learn what an API receives and returns, at a
-// fraction of the cost.
-func (a *Analyzer) scan(ex *exchange.Exchange) {
+// bulk of a busy server's bytes, so they are sampled per (server, method,
+// side): the first ResponseSampleAfter are scanned, then one in
+// ResponseSampleEvery, or one in ResponseSampleQuietEvery while the last
+// ResponseSampleAfter scanned ones matched nothing. That is enough to learn
+// what an API receives and returns, at a fraction of the cost; Stats counts
+// the bodies left out.
+func (a *Analyzer) scan(p *peer, ex *exchange.Exchange) {
 	sc, fn := a.scanner, a.onMatch
 	sc.ScanPath(detect.DirRequest, ex.Path, fn)
 	if ex.RawQuery != "" {
 		sc.ScanQuery(detect.DirRequest, ex.RawQuery, fn)
 	}
 	for i := range ex.Request.Headers {
-		a.scanHeader(detect.DirRequest, &ex.Request.Headers[i])
+		a.scanHeader(p, detect.DirRequest, &ex.Request.Headers[i])
 	}
-	if len(ex.Request.Body) > 0 &&
-		(ex.Direction != exchange.DirInbound || a.sampled(ex, detect.DirRequest)) {
-		sc.ScanBody(detect.DirRequest, ex.Request.ContentType, ex.Request.Body, fn)
+	if len(ex.Request.Body) > 0 {
+		if ex.Direction != exchange.DirInbound {
+			sc.ScanBody(detect.DirRequest, ex.Request.ContentType, ex.Request.Body, fn)
+		} else if g := a.sampled(p, ex, detect.DirRequest); g != nil {
+			a.scanSampled(g, detect.DirRequest, &ex.Request)
+		}
 	}
 	for i := range ex.Response.Headers {
-		a.scanHeader(detect.DirResponse, &ex.Response.Headers[i])
+		a.scanHeader(p, detect.DirResponse, &ex.Response.Headers[i])
 	}
-	if len(ex.Response.Body) > 0 && a.sampled(ex, detect.DirResponse) {
-		sc.ScanBody(detect.DirResponse, ex.Response.ContentType, ex.Response.Body, fn)
+	if len(ex.Response.Body) > 0 {
+		if g := a.sampled(p, ex, detect.DirResponse); g != nil {
+			a.scanSampled(g, detect.DirResponse, &ex.Response)
+		}
 	}
 }
 
-// destination resolves where ex went, remembering the answer per (client,
-// server, Host): a connection's exchanges all go to the same place, and
-// resolving costs name normalisation, cache and catalog lookups.
-func (a *Analyzer) destination(ex *exchange.Exchange) Destination {
-	k := destKey{ex.Client.Addr(), ex.Server, ex.Host}
-	if d, ok := a.dests[k]; ok {
-		return d
+// scanSampled scans a sampled body and tells its group whether it matched.
+func (a *Analyzer) scanSampled(g *sampleGroup, dir detect.Direction, msg *exchange.Message) {
+	n := len(a.matches)
+	a.scanner.ScanBody(dir, msg.ContentType, msg.Body, a.onMatch)
+	if len(a.matches) > n {
+		g.quiet = 0
+	} else {
+		g.quiet++
+	}
+}
+
+// destination resolves where ex went, once per peer: a connection's
+// exchanges all go to the same place, and resolving costs name
+// normalisation, cache and catalog lookups. The result has its Host and
+// TierWeight filled in.
+func (a *Analyzer) destination(p *peer, ex *exchange.Exchange) *Destination {
+	if p.resolved {
+		return &p.dest
 	}
 	d := a.resolve(ex)
-	if len(a.dests) >= maxCachedDests {
-		a.dests = make(map[destKey]Destination)
-	}
-	k.host = strings.Clone(k.host)
-	a.dests[k] = d
-	return d
-}
-
-// destKey identifies what Destination depends on.
-type destKey struct {
-	client netip.Addr
-	server netip.AddrPort
-	host   string
-}
-
-// maxCachedDests bounds the destination cache; it starts afresh when full,
-// so a name whose DNS answer changed is resolved again soon enough.
-const maxCachedDests = 4096
-
-// sampled counts a body of one side of ex and says whether to scan it.
-func (a *Analyzer) sampled(ex *exchange.Exchange, dir detect.Direction) bool {
-	if len(a.responses) >= maxSampleKeys {
-		a.responses = make(map[sampleKey]int64)
-	}
-	k := sampleKey{ex.Server, ex.Method, dir}
-	n := a.responses[k]
-	a.responses[k] = n + 1
-	if n >= a.cfg.responseSampleAfter() && n%a.cfg.responseSampleEvery() != 0 {
-		a.stats.SampledOut++
-		return false
-	}
-	return true
-}
-
-// Stats returns the counters.
-func (a *Analyzer) Stats() Stats { return a.stats }
-
-// Exchange scans ex and updates flows, credentials and findings. It keeps
-// no reference to ex.
-func (a *Analyzer) Exchange(ex *exchange.Exchange) {
-	a.stats.Exchanges++
-	if ex.Direction == exchange.DirInbound && ex.Host != "" && len(a.localHosts) < 4096 {
-		a.localHosts[ex.Host] = true
-	}
-
-	a.matches = a.matches[:0]
-	a.scan(ex)
-	if len(a.matches) == 0 {
-		return
-	}
-	a.stats.Matches += int64(len(a.matches))
-
-	d := a.destination(ex)
 	if d.Host == "" {
 		d.Host = ex.Host
 	}
@@ -282,26 +285,96 @@ func (a *Analyzer) Exchange(ex *exchange.Exchange) {
 	if d.TierWeight <= 0 {
 		d.TierWeight = a.cfg.defaultTierWeight()
 	}
+	p.dest, p.resolved = d, true
+	return &p.dest
+}
+
+// sampled counts a body of one side of ex and returns its sampling group
+// when the body is to be scanned, or nil.
+func (a *Analyzer) sampled(p *peer, ex *exchange.Exchange, dir detect.Direction) *sampleGroup {
+	if a.sampleKeys >= maxSampleKeys {
+		a.services = make(map[netip.AddrPort]*service)
+		a.sampleKeys = 0
+		a.svcGen++
+	}
+	if p.svc == nil || p.svcGen != a.svcGen {
+		s := a.services[ex.Server]
+		if s == nil {
+			s = &service{}
+			a.services[ex.Server] = s
+		}
+		p.svc, p.svcGen, p.mc = s, a.svcGen, nil
+	}
+	if p.mc == nil || p.mc.method != ex.Method {
+		p.mc = p.svc.counts(ex.Method)
+	}
+	side := 0
+	if dir == detect.DirResponse {
+		side = 1
+	}
+	g := &p.mc.g[side]
+	n := g.n
+	if n == 0 {
+		a.sampleKeys++
+	}
+	g.n = n + 1
+	after := a.cfg.responseSampleAfter()
+	if n < after {
+		return g
+	}
+	every := a.cfg.responseSampleEvery()
+	if g.quiet >= after {
+		every = a.cfg.responseSampleQuietEvery()
+	}
+	if n%every != 0 {
+		a.stats.SampledOut++
+		return nil
+	}
+	return g
+}
+
+// Stats returns the counters.
+func (a *Analyzer) Stats() Stats { return a.stats }
+
+// Exchange scans ex and updates flows, credentials and findings. It keeps
+// no reference to ex.
+func (a *Analyzer) Exchange(ex *exchange.Exchange) {
+	a.stats.Exchanges++
+	if ex.Direction == exchange.DirInbound && ex.Host != "" && ex.Host != a.lastLocal &&
+		len(a.localHosts) < 4096 {
+		a.localHosts[ex.Host] = true
+		a.lastLocal = ex.Host
+	}
+
+	p := a.peerOf(ex)
+	a.matches, a.fresh = a.matches[:0], a.fresh[:0]
+	a.scan(p, ex)
+	if len(a.matches) == 0 {
+		return
+	}
+	a.stats.Matches += int64(len(a.matches))
+
+	d := a.destination(p, ex)
 	e := exInfo{
-		dest:      &d,
+		peer:      p,
+		ex:        ex,
+		dest:      d,
 		at:        ex.Start,
 		plaintext: plaintext(ex),
-		source:    sourceOf(ex),
 		client:    clientOf(ex),
 		auth:      ex.Auth != "",
 	}
 	if e.at.IsZero() {
 		e.at = ex.End
 	}
-	for i := range a.matches {
-		if m := &a.matches[i]; m.Direction == detect.DirRequest && m.Category == detect.CatCredential {
+	for _, m := range a.matches {
+		if m.Direction == detect.DirRequest && m.Category == detect.CatCredential {
 			e.auth = true
 		}
 	}
 
 	piiSeen := map[string]bool{}
-	for i := range a.matches {
-		m := &a.matches[i]
+	for _, m := range a.matches {
 		risk := a.risk(m, &e)
 		a.flow(m, &e, risk)
 
@@ -324,11 +397,26 @@ func (a *Analyzer) Exchange(ex *exchange.Exchange) {
 
 // exInfo is what every match of one exchange shares.
 type exInfo struct {
-	dest           *Destination
-	at             time.Time
-	plaintext      bool
-	source, client string
-	auth           bool // the request carried any credential
+	peer      *peer
+	ex        *exchange.Exchange
+	dest      *Destination
+	at        time.Time
+	plaintext bool
+	client    clientID
+	auth      bool // the request carried any credential
+	// source is sourceOf(ex), built by sourceName when a finding needs
+	// it: formatting an address costs an allocation most exchanges can
+	// skip.
+	source    string
+	sourceSet bool
+}
+
+// sourceName returns the local party of the exchange (see sourceOf).
+func (e *exInfo) sourceName() string {
+	if !e.sourceSet {
+		e.source, e.sourceSet = sourceOf(e.ex), true
+	}
+	return e.source
 }
 
 // plaintext reports whether the exchange was read off the wire in clear:
@@ -362,14 +450,32 @@ func sourceOf(ex *exchange.Exchange) string {
 	return ""
 }
 
-// clientOf names the party that sent the request: its container when known,
-// else its address (without the ephemeral port).
-func clientOf(ex *exchange.Exchange) string {
+// clientID is the party that sent a request: its container when known,
+// else its address (without the ephemeral port). It is a value rather than
+// a string so that the credential table can be keyed by it without
+// formatting an address for every exchange.
+type clientID struct {
+	container string
+	addr      netip.Addr
+}
+
+func clientOf(ex *exchange.Exchange) clientID {
 	if ex.Direction != exchange.DirInbound && ex.Process != nil && ex.Process.Container != "" {
-		return "container:" + ex.Process.Container
+		return clientID{container: ex.Process.Container}
 	}
 	if ex.Client.IsValid() {
-		return ex.Client.Addr().String()
+		return clientID{addr: ex.Client.Addr()}
+	}
+	return clientID{}
+}
+
+// String returns "container:<id>", the address, or "" for no client.
+func (c clientID) String() string {
+	switch {
+	case c.container != "":
+		return "container:" + c.container
+	case c.addr.IsValid():
+		return c.addr.String()
 	}
 	return ""
 }
@@ -397,15 +503,9 @@ func (a *Analyzer) risk(m *match, e *exInfo) float64 {
 }
 
 func (a *Analyzer) flow(m *match, e *exInfo, risk float64) {
-	k := flowKey{e.dest.Host, m.Class, m.Position, m.Direction}
-	f, ok := a.flows[k]
-	if !ok {
-		if len(a.flows) >= a.cfg.maxFlows() {
-			a.stats.DroppedFlows++
-			return
-		}
-		f = &flowState{first: e.at}
-		a.flows[k] = f
+	f := a.flowOf(m, e)
+	if f == nil {
+		return
 	}
 	f.vendor = e.dest.VendorID
 	f.count++
@@ -419,6 +519,33 @@ func (a *Analyzer) flow(m *match, e *exInfo, risk float64) {
 	}
 }
 
+// flowOf finds (or creates) the flow m belongs to, through the peer's
+// shortcuts first. It returns nil when the table is full.
+func (a *Analyzer) flowOf(m *match, e *exInfo) *flowState {
+	p := e.peer
+	id := flowID{m.Class, m.Position, m.Direction}
+	for i := range p.nFlows {
+		if p.flows[i].id == id {
+			return p.flows[i].f
+		}
+	}
+	k := flowKey{e.dest.Host, m.Class, m.Position, m.Direction}
+	f, ok := a.flows[k]
+	if !ok {
+		if len(a.flows) >= a.cfg.maxFlows() {
+			a.stats.DroppedFlows++
+			return nil
+		}
+		f = &flowState{first: e.at}
+		a.flows[k] = f
+	}
+	if p.nFlows < maxPeerFlows {
+		p.flows[p.nFlows] = peerFlow{id, f}
+		p.nFlows++
+	}
+	return f
+}
+
 // credential updates the fingerprint table and raises the credential
 // findings for one credential sent in a request.
 func (a *Analyzer) credential(m *match, e *exInfo, risk float64) {
@@ -428,14 +555,22 @@ func (a *Analyzer) credential(m *match, e *exInfo, risk float64) {
 		issuer = m.claims.Iss
 	}
 
-	c, ok := a.creds[m.Fingerprint]
-	if !ok {
-		if len(a.creds) >= a.cfg.maxCredentials() {
-			a.stats.DroppedCredentials++
-		} else {
-			c = &credState{typ: m.Class, issuer: issuer, first: e.at, last: e.at,
-				clients: make(map[string]time.Time)}
-			a.creds[m.Fingerprint] = c
+	p := e.peer
+	c := p.cred
+	if c == nil || p.credFP != m.Fingerprint {
+		var ok bool
+		c, ok = a.creds[m.Fingerprint]
+		if !ok {
+			if len(a.creds) >= a.cfg.maxCredentials() {
+				a.stats.DroppedCredentials++
+			} else {
+				c = &credState{typ: m.Class, issuer: issuer, first: e.at, last: e.at,
+					clients: make(map[clientID]*clientSeen)}
+				a.creds[m.Fingerprint] = c
+			}
+		}
+		if c != nil {
+			p.cred, p.credFP, p.seen, p.credDest = c, m.Fingerprint, nil, false
 		}
 	}
 	if c != nil {
@@ -468,40 +603,69 @@ func (a *Analyzer) credentialSeen(c *credState, m *match, e *exInfo, risk float6
 	if e.at.After(c.last) {
 		c.last = e.at
 	}
-	if !slices.Contains(c.dests, e.dest.Host) && len(c.dests) < a.cfg.maxDestsPerCred() {
-		c.dests = append(c.dests, e.dest.Host)
+	// A credential's destinations only grow: once the peer has seen its
+	// host among them, it need not look again.
+	p := e.peer
+	if p.cred != c || !p.credDest {
+		if !slices.Contains(c.dests, e.dest.Host) && len(c.dests) < a.cfg.maxDestsPerCred() {
+			c.dests = append(c.dests, e.dest.Host)
+		}
+		if p.cred == c {
+			p.credDest = slices.Contains(c.dests, e.dest.Host)
+		}
 	}
-	if e.client == "" {
+	if e.client == (clientID{}) {
 		return
 	}
 
-	prev, known := c.clients[e.client]
-	if !known {
+	// The peer's shortcut holds when it saw this credential from this
+	// client last, and the client was not evicted since.
+	seen := p.seen
+	if seen == nil || p.cred != c || p.client != e.client || seen.gone {
+		seen = c.clients[e.client]
+	}
+	var prev time.Time
+	known := seen != nil
+	if known {
+		prev = seen.at
+	} else {
 		if len(c.clients) >= a.cfg.maxClientsPerCred() {
 			evictStalest(c.clients)
 			c.overflow++
 		}
 		if e.at.After(c.first.Add(a.cfg.learningWindow())) {
+			client := e.client.String()
 			a.raise(finding.CredentialNewClient, e, risk, finding.SevMedium,
-				"Known credential ("+m.Class+") used from a new client "+e.client,
-				evidence(m, "client", e.client), m.Fingerprint, e.client)
+				"Known credential ("+m.Class+") used from a new client "+client,
+				evidence(m, "client", client), m.Fingerprint, client)
 		}
 	}
-	c.clients[e.client] = e.at
+	if !known {
+		if c.usedFirst {
+			seen = &clientSeen{}
+		} else {
+			seen, c.usedFirst = &c.firstClient, true
+		}
+		c.clients[e.client] = seen
+	}
+	seen.at = e.at
+	if p.cred == c {
+		p.client, p.seen = e.client, seen
+	}
 
 	// Recount only when the set of recent clients can have grown.
 	win := a.cfg.sharedWindow()
 	if !known || e.at.Sub(prev) > win {
 		n := 0
-		for _, t := range c.clients {
-			if e.at.Sub(t) <= win {
+		for _, s := range c.clients {
+			if e.at.Sub(s.at) <= win {
 				n++
 			}
 		}
 		if n > a.cfg.sharedClients() {
 			// About the credential, not one client: no source in the id.
 			fleet := *e
-			fleet.source = ""
+			fleet.source, fleet.sourceSet = "", true
 			a.raise(finding.CredentialShared, &fleet, risk, finding.SevMedium,
 				"One credential ("+m.Class+") used by many clients",
 				evidence(m, "clients", n, "window", win.String()), m.Fingerprint)
@@ -509,15 +673,18 @@ func (a *Analyzer) credentialSeen(c *credState, m *match, e *exInfo, risk float6
 	}
 }
 
-func evictStalest(m map[string]time.Time) {
-	var k string
-	var t time.Time
+func evictStalest(m map[clientID]*clientSeen) {
+	var k clientID
+	var stalest *clientSeen
 	for c, s := range m {
-		if k == "" || s.Before(t) {
-			k, t = c, s
+		if stalest == nil || s.at.Before(stalest.at) {
+			k, stalest = c, s
 		}
 	}
-	delete(m, k)
+	if stalest != nil {
+		stalest.gone = true
+		delete(m, k)
+	}
 }
 
 // jwt raises jwt_weak and, for a locally issued token sent to a third
@@ -650,15 +817,12 @@ func severityFor(base finding.Severity, risk float64) finding.Severity {
 // source and destination, and subject.
 func (a *Analyzer) raise(typ string, e *exInfo, risk float64, base finding.Severity,
 	title string, ev map[string]any, subject ...string) {
-	ids := append([]string{e.source, e.dest.Host}, subject...)
-	uid := finding.UID(typ, ids...)
-	n := &finding.Finding{
-		Type: typ, UID: uid, Title: title, Severity: severityFor(base, risk), Risk: risk,
-		Source: e.source, Destination: e.dest.Host, Evidence: ev,
-		FirstSeen: e.at, LastSeen: e.at, Count: 1,
-	}
+	source := e.sourceName()
+	uid := a.uid(typ, source, e.dest.Host, subject)
+	sev := severityFor(base, risk)
 	if f, ok := a.findings[uid]; ok {
-		f.Merge(n)
+		f.Merge(&finding.Finding{Severity: sev, Risk: risk, FirstSeen: e.at, LastSeen: e.at,
+			Count: 1})
 		f.Evidence = ev // the latest fingerprint, preview and claims
 		f.Title = title
 		return
@@ -667,5 +831,40 @@ func (a *Analyzer) raise(typ string, e *exInfo, risk float64, base finding.Sever
 		a.stats.DroppedFindings++
 		return
 	}
-	a.findings[uid] = n
+	a.findings[uid] = &finding.Finding{
+		Type: typ, UID: uid, Title: title, Severity: sev, Risk: risk,
+		Source: source, Destination: e.dest.Host, Evidence: ev,
+		FirstSeen: e.at, LastSeen: e.at, Count: 1,
+	}
+}
+
+// findingKey is what a finding's UID is made from, with up to two
+// subjects.
+type findingKey struct {
+	typ, source, host string
+	subject           [2]string
+	n                 int
+}
+
+// maxCachedUIDs bounds the UID cache; it starts afresh when full.
+const maxCachedUIDs = 16384
+
+// uid returns finding.UID(typ, source, host, subject...), remembered by its
+// parts: a finding is raised again on every sighting, and a map lookup
+// costs less than the hash, its hex string and the slice of parts.
+func (a *Analyzer) uid(typ, source, host string, subject []string) string {
+	if len(subject) > 2 {
+		return finding.UID(typ, append([]string{source, host}, subject...)...)
+	}
+	k := findingKey{typ: typ, source: source, host: host, n: len(subject)}
+	copy(k.subject[:], subject)
+	if uid, ok := a.uids[k]; ok {
+		return uid
+	}
+	uid := finding.UID(typ, append([]string{source, host}, subject...)...)
+	if len(a.uids) >= maxCachedUIDs {
+		a.uids = make(map[findingKey]string)
+	}
+	a.uids[k] = uid
+	return uid
 }

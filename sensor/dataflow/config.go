@@ -51,6 +51,14 @@ type Config struct {
 	// every body.
 	ResponseSampleAfter int64 `yaml:"response_sample_after" json:"response_sample_after"`
 	ResponseSampleEvery int64 `yaml:"response_sample_every" json:"response_sample_every"`
+	// ResponseSampleQuietEvery replaces ResponseSampleEvery for a group
+	// whose last ResponseSampleAfter scanned bodies all matched nothing:
+	// an endpoint whose answers have shown no sensitive data for that long
+	// is read less often, and the first match puts it back on
+	// ResponseSampleEvery. Default 4 × ResponseSampleEvery (64), or 1 when
+	// ResponseSampleEvery is 1, so that setting that to 1 still scans
+	// every body; never less than ResponseSampleEvery.
+	ResponseSampleQuietEvery int64 `yaml:"response_sample_quiet_every" json:"response_sample_quiet_every"`
 
 	// Table limits. When a table is full, new entries are dropped and
 	// counted in Stats. Defaults: 10000 flows, 10000 credentials, 10000
@@ -106,6 +114,16 @@ func (c *Config) responseSampleEvery() int64 {
 		return 16
 	}
 	return c.ResponseSampleEvery
+}
+func (c *Config) responseSampleQuietEvery() int64 {
+	every := c.responseSampleEvery()
+	switch {
+	case c.ResponseSampleQuietEvery > 0:
+		return max(c.ResponseSampleQuietEvery, every)
+	case every == 1:
+		return 1
+	}
+	return 4 * every
 }
 
 func (c *Config) maxFlows() int          { return orInt(c.MaxFlows, 10000) }

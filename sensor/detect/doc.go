@@ -17,7 +17,8 @@
 // first-byte table proposes vendor prefixes, and key names are normalised and
 // looked up in a map. Validators (checksums, Luhn, mod 97, JWT decoding, TLD
 // and country-code tables) run only on candidates. No regular expression runs
-// on traffic. A Scanner allocates only for what it reports (key names,
-// fingerprints, previews); it never panics on any input and bounds the work
-// per value (JSON depth, JWT size, value length).
+// on traffic. A Scanner allocates only for what it reports and has not
+// reported lately (key names, fingerprints, previews and JWT claims are
+// remembered in bounded tables); it never panics on any input and bounds
+// the work per value (JSON depth, JWT size, value length).
 package detect

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -62,8 +63,14 @@ func FuzzScanJSON(f *testing.F) {
 	f.Add([]byte(`{"user":{"name":"Jane Doe","email":"jane@example.com"},"card":"4111 1111 1111 1111"}`))
 	f.Add([]byte(`[{"lat":1.5,"lon":-2.25},{"api_key":"abcdefABCDEF0123456789"}]`))
 	sc := NewScanner(secret.Key{})
+	ref := NewScanner(secret.Key{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		sc.ScanJSON(DirResponse, b, func(m *Match) { checkMatch(t, m, len(b)) })
+		// The fast loop reads what the Tokenizer reads.
+		got, want := collectJSON(sc.ScanJSON, b), collectJSON(ref.scanJSONTokens, b)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("ScanJSON(%q):\n got %+v\nwant %+v", b, got, want)
+		}
 	})
 }
 

@@ -60,15 +60,20 @@ func (t *Tokenizer) Depth() int { return t.depth }
 // InObject reports whether the current container is an object.
 func (t *Tokenizer) InObject() bool { return t.depth > 0 && t.object[t.depth] }
 
+// jsonSkip marks the bytes Next passes over between tokens.
+var jsonSkip = [256]bool{' ': true, '\t': true, '\r': true, '\n': true, ',': true, ':': true}
+
 // Next returns the next token.
 func (t *Tokenizer) Next() TokenKind {
 	b := t.b
-	for t.i < len(b) {
-		c := b[t.i]
+	i := t.i
+	for i < len(b) && jsonSkip[b[i]] {
+		i++
+	}
+	t.i = i
+	if i < len(b) {
+		c := b[i]
 		switch c {
-		case ' ', '\t', '\r', '\n', ',', ':':
-			t.i++
-			continue
 		case '{', '[':
 			if t.depth == MaxJSONDepth {
 				return TokError
@@ -116,14 +121,30 @@ func (t *Tokenizer) valueDone() {
 	}
 }
 
+// strStop marks the bytes that end the plain run of a string.
+var strStop = [256]bool{'"': true, '\\': true}
+
+// shortString is how far str looks with a byte loop before it turns to
+// vectorised searches, whose call overhead dominates on short strings.
+const shortString = 24
+
 func (t *Tokenizer) str() TokenKind {
 	b := t.b
 	start := t.i + 1
 	esc := false
-	// Fast path: most strings hold no escape, so two vectorised byte
-	// searches replace the loop below.
-	if q := bytes.IndexByte(b[start:], '"'); q >= 0 && bytes.IndexByte(b[start:start+q], '\\') < 0 {
-		return t.strDone(start, start+q, false)
+	// Fast paths: most strings are short and hold no escape.
+	j, lim := start, min(len(b), start+shortString)
+	for j < lim && !strStop[b[j]] {
+		j++
+	}
+	if j < lim && b[j] == '"' {
+		return t.strDone(start, j, false)
+	}
+	if j == lim {
+		q := bytes.IndexByte(b[j:], '"')
+		if q >= 0 && bytes.IndexByte(b[j:j+q], '\\') < 0 {
+			return t.strDone(start, j+q, false)
+		}
 	}
 	for j := start; j < len(b); j++ {
 		switch b[j] {
@@ -151,16 +172,19 @@ func (t *Tokenizer) strDone(start, end int, esc bool) TokenKind {
 	return TokString
 }
 
+// numChar marks the bytes a number token may hold.
+var numChar = func() (t [256]bool) {
+	for _, c := range []byte("0123456789-+.eE") {
+		t[c] = true
+	}
+	return t
+}()
+
 func (t *Tokenizer) number() TokenKind {
 	b := t.b
 	j := t.i
-	for j < len(b) {
-		c := b[j]
-		if isDigit(c) || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
-			j++
-			continue
-		}
-		break
+	for j < len(b) && numChar[b[j]] {
+		j++
 	}
 	if j == len(b) && t.depth > 0 {
 		// The prefix may have cut the number short.

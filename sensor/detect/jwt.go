@@ -41,7 +41,14 @@ type JWTClaims struct {
 type jwtDecoder struct {
 	buf []byte
 	tok Tokenizer
+	// claims interns claim strings: a service's tokens repeat the same
+	// alg, typ, iss and aud, and the lookup (m[string(b)]) costs no
+	// allocation. Nil (as in DecodeJWT) means no interning.
+	claims map[string]string
 }
+
+// maxInternedClaims bounds jwtDecoder.claims; it starts afresh when full.
+const maxInternedClaims = 1024
 
 // DecodeJWT decodes the header and claims of a compact JWS/JWT
 // (header.payload.signature, base64url). It reports ok only when both parts
@@ -81,9 +88,9 @@ func (d *jwtDecoder) decode(token []byte, c *JWTClaims) bool {
 	if !d.b64(head) || !d.object(func(k, v []byte, kind TokenKind) {
 		switch string(k) {
 		case "alg":
-			c.Alg = claimString(v)
+			c.Alg = d.claim(v)
 		case "typ":
-			c.Typ = claimString(v)
+			c.Typ = d.claim(v)
 		}
 	}) || c.Alg == "" {
 		return false
@@ -94,10 +101,10 @@ func (d *jwtDecoder) decode(token []byte, c *JWTClaims) bool {
 	return d.object(func(k, v []byte, kind TokenKind) {
 		switch string(k) {
 		case "iss":
-			c.Iss = claimString(v)
+			c.Iss = d.claim(v)
 		case "aud":
 			if c.Aud == "" {
-				c.Aud = claimString(v)
+				c.Aud = d.claim(v)
 			}
 		case "sub":
 			c.SubKind = subjectKind(v)
@@ -159,11 +166,23 @@ func (d *jwtDecoder) object(fn func(k, v []byte, kind TokenKind)) bool {
 	}
 }
 
-func claimString(v []byte) string {
+// claim returns a claim string, cut at maxClaimLen.
+func (d *jwtDecoder) claim(v []byte) string {
 	if len(v) > maxClaimLen {
 		v = v[:maxClaimLen]
 	}
-	return string(v)
+	if d.claims == nil {
+		return string(v)
+	}
+	if c, ok := d.claims[string(v)]; ok {
+		return c
+	}
+	if len(d.claims) >= maxInternedClaims {
+		clear(d.claims)
+	}
+	c := string(v)
+	d.claims[c] = c
+	return c
 }
 
 func claimTime(v []byte, kind TokenKind) int64 {
@@ -198,22 +217,18 @@ func subjectKind(v []byte) string {
 	return SubNumeric
 }
 
-// isUUID checks the 8-4-4-4-12 hex layout.
+// isUUID checks the 8-4-4-4-12 hex layout. It runs on every 36-byte value
+// (inertShape asks), so it tests the dashes first and the digits by table.
 func isUUID(v []byte) bool {
-	if len(v) != 36 {
+	if len(v) != 36 || v[8] != '-' || v[13] != '-' || v[18] != '-' || v[23] != '-' {
 		return false
 	}
 	for i, c := range v {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) {
-				return false
-			}
+		if !uuidByte[c] && i != 8 && i != 13 && i != 18 && i != 23 {
+			return false
 		}
 	}
 	return true
 }
+
+var uuidByte = makeCharset("0-9", "a-f", "A-F")

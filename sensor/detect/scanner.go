@@ -25,12 +25,17 @@ type Scanner struct {
 	// kinds caches classifyKey by raw key name, and names interns the key
 	// strings matches carry: APIs repeat a small set of keys, and both
 	// lookups (m[string(b)]) cost no allocation. Each is reset when full.
-	kinds map[string]keyKind
-	names map[string]string
+	kinds    map[string]keyEntry
+	names    map[string]string
+	previews map[string]string
+	pv       []byte // preview scratch
+	// recent holds keys just classified, by a cheap hash of their
+	// length and end bytes: a JSON body repeats the same few keys in
+	// every element, and comparing one string costs less than hashing it.
+	recent [64]keyEntry
 
 	jwt    jwtDecoder
 	claims JWTClaims
-	tok    Tokenizer
 
 	val  []byte // decoded value scratch
 	key2 []byte // decoded key scratch
@@ -39,22 +44,28 @@ type Scanner struct {
 	cardDigits [19]byte // the digits of a grouped card number, for cards
 
 	// JSON key context per depth: the key last seen in the object at that
-	// depth, the key that named the container, and whether it is an object.
+	// depth, the key that named the container, whether it is an object, and
+	// whether the object's next string is a key; idle says whether the
+	// values at that depth sit under a key that keyed ignores.
 	curKey  [MaxJSONDepth + 1][2]int
 	curKind [MaxJSONDepth + 1]keyKind
 	ctxKey  [MaxJSONDepth + 1][2]int
 	ctxKind [MaxJSONDepth + 1]keyKind
 	isObj   [MaxJSONDepth + 1]bool
+	wantKey [MaxJSONDepth + 1]bool
+	idle    [MaxJSONDepth + 1]bool
 }
 
 // NewScanner returns a Scanner whose fingerprints are keyed with key.
 func NewScanner(key secret.Key) *Scanner {
 	return &Scanner{
-		fp:    key.Hasher(),
-		kinds: make(map[string]keyKind),
-		names: make(map[string]string),
-		val:   make([]byte, 0, 256),
-		alt:   make([]byte, 0, 128),
+		fp:       key.Hasher(),
+		kinds:    make(map[string]keyEntry),
+		names:    make(map[string]string),
+		previews: make(map[string]string),
+		jwt:      jwtDecoder{claims: make(map[string]string)},
+		val:      make([]byte, 0, 256),
+		alt:      make([]byte, 0, 128),
 	}
 }
 
@@ -112,7 +123,7 @@ func (s *Scanner) emit(c *scanCtx, class string, start, end int, value []byte) {
 		Position:    c.pos,
 		Direction:   c.dir,
 		Fingerprint: s.fp.Fingerprint(class, value),
-		Preview:     secret.Preview(class, value),
+		Preview:     s.preview(class, value),
 	}
 	if len(c.key) > 0 && plausibleKey(c.key) {
 		m.Key = s.name(c.key)
@@ -128,23 +139,53 @@ func (s *Scanner) emit(c *scanCtx, class string, start, end int, value []byte) {
 	c.fn(m)
 }
 
-// maxCached bounds the key caches.
+// maxCached bounds the key and preview caches.
 const maxCached = 4096
 
-// kindOf is classifyKey behind the cache.
+// preview is secret.Preview, interned: previews are a few characters, and
+// the same ones come back (a vendor prefix, "Jane…"), so the lookup saves
+// an allocation per match.
+func (s *Scanner) preview(class string, value []byte) string {
+	s.pv = secret.AppendPreview(s.pv[:0], class, value)
+	if p, ok := s.previews[string(s.pv)]; ok {
+		return p
+	}
+	if len(s.previews) >= maxCached {
+		clear(s.previews)
+	}
+	p := string(s.pv)
+	s.previews[p] = p
+	return p
+}
+
+// keyEntry is a key and its kind. The string is the one the kinds map holds
+// it under, so that filling a recent slot allocates nothing.
+type keyEntry struct {
+	name string
+	kind keyKind
+}
+
+// kindOf is classifyKey behind the caches.
 func (s *Scanner) kindOf(key []byte) keyKind {
 	if len(key) == 0 {
 		return keyNone
 	}
+	slot := &s.recent[(len(key)*5^int(key[0])^int(key[len(key)-1])<<1)&(len(s.recent)-1)]
+	if slot.name == string(key) {
+		return slot.kind
+	}
 	if k, ok := s.kinds[string(key)]; ok {
-		return k
+		*slot = k
+		return k.kind
 	}
 	k := classifyKey(key)
 	if len(key) <= maxKeyLen {
 		if len(s.kinds) >= maxCached {
 			clear(s.kinds)
 		}
-		s.kinds[string(key)] = k
+		n := keyEntry{string(key), k}
+		s.kinds[n.name] = n
+		*slot = n
 	}
 	return k
 }
@@ -340,14 +381,21 @@ var wordSep = func() (t [256]bool) {
 }()
 
 // inertShape reports values that no shape detector can match, so that the
-// common JSON numbers ("qty": 2, "price": 19.99) and lower-case words
-// ("status": "created") skip the word and card scans: a number with at most
-// one dot has no separators (card groups, SSN dashes), no '+' (phone), too
-// few dots for an IPv4 address, and no vendor prefix starts with a digit;
-// lower-case letters and spaces hold no '@', no digit, no upper case and
-// none of the '_', '-' or '.' every lower-case vendor prefix has.
+// common JSON numbers ("qty": 2, "price": 19.99), lower-case words
+// ("status": "created") and lower-case hex or base-36 ids ("9f86d081") skip
+// the word and card scans. A number with at most one dot has no separators
+// (card groups, SSN dashes), no '+' (phone), too few dots for an IPv4
+// address, and no vendor prefix starts with a digit. Lower-case letters and
+// digits hold no '@', no upper case and none of the '_', '-', ':' or '.'
+// every lower-case vendor prefix and every address has; with spaces they
+// could spell a grouped card number, so spaces are inert only among letters.
+// A UUID (8-4-4-4-12 hex digits) is inert too: its groups are no card
+// layout, it holds no address character, and no vendor prefix fits in hex.
 // TestInertShape checks this against shapes itself.
 func inertShape(v []byte) bool {
+	if len(v) == 36 && isUUID(v) {
+		return true
+	}
 	i := 0
 	if v[0] == '-' {
 		i = 1
@@ -360,17 +408,48 @@ func inertShape(v []byte) bool {
 			case c == '.' && dots == 0:
 				dots++
 			default:
-				return false
+				return inertWords(v)
 			}
 		}
 		return true
 	}
-	for _, c := range v {
-		if !isLower(c) && c != ' ' {
-			return false
+	return inertWords(v)
+}
+
+// Byte classes for inertWords.
+const (
+	inertLower uint8 = 1 << iota
+	inertDigit
+	inertSpace
+	inertOther
+)
+
+var inertClass = func() (t [256]uint8) {
+	for i := range t {
+		switch c := byte(i); {
+		case isLower(c):
+			t[i] = inertLower
+		case isDigit(c):
+			t[i] = inertDigit
+		case c == ' ':
+			t[i] = inertSpace
+		default:
+			t[i] = inertOther
 		}
 	}
-	return true
+	return t
+}()
+
+// inertWords is the letters-and-digits half of inertShape.
+func inertWords(v []byte) bool {
+	var seen uint8
+	for _, c := range v {
+		seen |= inertClass[c]
+		if seen&inertOther != 0 {
+			return false // early: long text fails here within a few bytes
+		}
+	}
+	return seen&(inertDigit|inertSpace) != inertDigit|inertSpace
 }
 
 // shapes runs the detectors that recognise a value by its shape alone.
@@ -416,8 +495,9 @@ func (s *Scanner) word(c *scanCtx, v []byte, i, j int) {
 	w := v[i:j]
 
 	// Vendor prefixes: try each position that starts a token (the start
-	// of the word or after a byte that cannot be inside one).
-	for k := 0; k < len(w); k++ {
+	// of the word or after a byte that cannot be inside one) and leaves
+	// room for the shortest token.
+	for k := 0; k+minVendorLen <= len(w); k++ {
 		if rulesByFirst[w[k]] == nil || (k > 0 && csAlnumUD[w[k-1]]) {
 			continue
 		}
@@ -524,11 +604,11 @@ func (s *Scanner) cards(c *scanCtx, v []byte) {
 // alone (protocol metadata such as Accept or Content-Length), so a caller
 // that caches results per header value can skip the cache as well. name
 // must be lower case.
-func SkipsHeader(name string) bool { return skipHeaders[name] }
+func SkipsHeader(name string) bool { return skipHeader(name) }
 
 // ScanHeader runs the detectors over one header. name must be lower case.
 func (s *Scanner) ScanHeader(dir Direction, name, value string, fn func(*Match)) {
-	if skipHeaders[name] || len(value) == 0 {
+	if skipHeader(name) || len(value) == 0 {
 		return
 	}
 	v := unsafeBytes(value)
@@ -547,21 +627,25 @@ func (s *Scanner) ScanHeader(dir Direction, name, value string, fn func(*Match))
 	}
 }
 
-// skipHeaders hold protocol metadata that never carries sensitive values.
-var skipHeaders = map[string]bool{
-	"content-type": true, "content-length": true, "accept": true, "accept-encoding": true,
-	"accept-language": true, "host": true, "date": true, "connection": true,
-	"cache-control": true, "etag": true, "last-modified": true, "vary": true, "server": true,
-	"content-encoding": true, "transfer-encoding": true, "if-none-match": true,
-	"if-modified-since": true, "expires": true, "age": true, "pragma": true,
-	"user-agent": true, "keep-alive": true, "upgrade": true, "te": true, "trailer": true,
-	"content-language": true, "accept-ranges": true, "content-range": true, "range": true,
-	"x-content-type-options": true, "strict-transport-security": true,
-	"content-security-policy": true, "x-frame-options": true, "access-control-allow-origin": true,
-	"access-control-allow-headers": true, "access-control-allow-methods": true,
-	"x-request-id": true, "traceparent": true, "tracestate": true, "x-b3-traceid": true,
-	"x-b3-spanid": true, "x-amzn-trace-id": true, "sec-fetch-mode": true,
-	"sec-fetch-site": true, "sec-fetch-dest": true, "sec-ch-ua": true, "via": true,
+// skipHeader reports whether a header holds protocol metadata that never
+// carries sensitive values. It runs for every header of every exchange: a
+// switch, which the compiler turns into a search by length and bytes, costs
+// less than hashing the name for a map.
+func skipHeader(name string) bool {
+	switch name {
+	case "content-type", "content-length", "accept", "accept-encoding", "accept-language",
+		"host", "date", "connection", "cache-control", "etag", "last-modified", "vary", "server",
+		"content-encoding", "transfer-encoding", "if-none-match", "if-modified-since", "expires",
+		"age", "pragma", "user-agent", "keep-alive", "upgrade", "te", "trailer",
+		"content-language", "accept-ranges", "content-range", "range", "x-content-type-options",
+		"strict-transport-security", "content-security-policy", "x-frame-options",
+		"access-control-allow-origin", "access-control-allow-headers",
+		"access-control-allow-methods", "x-request-id", "traceparent", "tracestate",
+		"x-b3-traceid", "x-b3-spanid", "x-amzn-trace-id", "sec-fetch-mode", "sec-fetch-site",
+		"sec-fetch-dest", "sec-ch-ua", "via":
+		return true
+	}
+	return false
 }
 
 // authorization reads an Authorization value: "Basic", "Bearer" and other
@@ -746,13 +830,15 @@ func (s *Scanner) ScanForm(pos Position, dir Direction, b []byte, fn func(*Match
 			key = s.key2
 		}
 		c.key, c.kind, c.base, c.encoded = key, s.kindOf(key), voff, false
+		i = j + 1
 		if needsDecode(val) {
 			c.encoded, c.encLen = true, len(val)
 			s.val = percentDecode(s.val[:0], val, true)
 			val = s.val
+		} else if idleKey(c.kind, c.parent) && (len(val) == 0 || inertShape(val)) {
+			continue // what scanValue would drop, without the call
 		}
 		s.scanValue(&c, val)
-		i = j + 1
 	}
 }
 
@@ -769,7 +855,8 @@ func (s *Scanner) ScanPath(dir Direction, path string, fn func(*Match)) {
 			j++
 		}
 		seg := b[i:j]
-		if len(seg) >= 6 {
+		// An inert segment holds no '%', and scanValue would drop it.
+		if len(seg) >= 6 && !inertShape(seg) {
 			c.base, c.encoded = i, false
 			if indexByte(seg, '%') >= 0 {
 				c.encoded, c.encLen = true, len(seg)
@@ -826,56 +913,6 @@ func unhex(c byte) byte {
 		return c - 'a' + 10
 	}
 	return c - 'A' + 10
-}
-
-// ScanJSON runs the detectors over a JSON document, or the prefix of one.
-// Each string and number value is scanned with the nearest key as its key
-// and the key that named its enclosing object as context (so "name" under
-// "customer" reads as a person's name).
-func (s *Scanner) ScanJSON(dir Direction, body []byte, fn func(*Match)) {
-	c := scanCtx{pos: PosBody, dir: dir, fn: fn}
-	t := &s.tok
-	t.Reset(body)
-	for {
-		k := t.Next()
-		d := t.Depth()
-		switch k {
-		case TokEnd, TokError:
-			return
-		case TokKey:
-			s.curKey[d] = [2]int{t.Start, t.End}
-			s.curKind[d] = s.kindOf(body[t.Start:t.End])
-		case TokObjectOpen, TokArrayOpen:
-			s.isObj[d] = k == TokObjectOpen
-			s.curKey[d], s.curKind[d] = [2]int{}, keyNone
-			switch {
-			case d > 1 && s.isObj[d-1]:
-				s.ctxKey[d], s.ctxKind[d] = s.curKey[d-1], s.curKind[d-1]
-			case d > 1:
-				s.ctxKey[d], s.ctxKind[d] = s.ctxKey[d-1], s.ctxKind[d-1]
-			default:
-				s.ctxKey[d], s.ctxKind[d] = [2]int{}, keyNone
-			}
-		case TokString, TokNumber:
-			if d == 0 {
-				c.key, c.kind, c.parent = nil, keyNone, keyNone
-			} else if s.isObj[d] {
-				kk := s.curKey[d]
-				c.key, c.kind, c.parent = body[kk[0]:kk[1]], s.curKind[d], s.ctxKind[d]
-			} else {
-				kk := s.ctxKey[d]
-				c.key, c.kind, c.parent = body[kk[0]:kk[1]], s.ctxKind[d], s.ctxKind[max(d-1, 0)]
-			}
-			v := body[t.Start:t.End]
-			c.base, c.encoded = t.Start, false
-			if k == TokString && t.Escaped {
-				c.encoded, c.encLen = true, len(v)
-				s.val = Unescape(s.val[:0], v)
-				v = s.val
-			}
-			s.scanValue(&c, v)
-		}
-	}
 }
 
 // ScanBody runs the detectors suited to the content type over a body

@@ -90,9 +90,15 @@ var vendorRules = []vendorRule{
 // candidate position costs one table load when no prefix starts there.
 var rulesByFirst [256][]int
 
+// minVendorLen is the length of the shortest token any rule accepts: a word
+// shorter than it needs no prefix lookup at all.
+var minVendorLen int
+
 func init() {
+	minVendorLen = maxJWTLen
 	for i, r := range vendorRules {
 		rulesByFirst[r.prefix[0]] = append(rulesByFirst[r.prefix[0]], i)
+		minVendorLen = min(minVendorLen, len(r.prefix)+r.min)
 	}
 }
 

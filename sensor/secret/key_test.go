@@ -2,9 +2,11 @@ package secret
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -115,12 +117,31 @@ func TestFingerprint(t *testing.T) {
 func TestHasherMatchesKey(t *testing.T) {
 	k, _ := NewKey(bytes.Repeat([]byte{9}, KeySize))
 	h := k.Hasher()
-	for _, v := range []string{"", "a", "fake-value-1", strings.Repeat("x", 300)} {
-		for _, kind := range []string{"jwt", "email", strings.Repeat("k", 100)} {
-			if got, want := h.Fingerprint(kind, []byte(v)), k.Fingerprint(kind, []byte(v)); got != want {
-				t.Errorf("Hasher.Fingerprint(%q, %q): got %s; want %s", kind, v, got, want)
+	// Twice: computed, then remembered.
+	for range 2 {
+		for _, v := range []string{"", "a", "fake-value-1", strings.Repeat("x", 300)} {
+			for _, kind := range []string{"jwt", "email", strings.Repeat("k", 100), "ab", "a"} {
+				got, want := h.Fingerprint(kind, []byte(v)), k.Fingerprint(kind, []byte(v))
+				if got != want {
+					t.Errorf("Hasher.Fingerprint(%q, %q): got %s; want %s", kind, v, got, want)
+				}
 			}
 		}
+	}
+	// Kind and value stay apart in what the Hasher remembers too.
+	if h.Fingerprint("ab", []byte("c")) == h.Fingerprint("a", []byte("bc")) {
+		t.Errorf("Hasher.Fingerprint does not separate kind from value")
+	}
+	// More values than it remembers: it starts afresh and stays right.
+	for i := range maxKnownFingerprints + 10 {
+		v := []byte(strconv.Itoa(i))
+		if got, want := h.Fingerprint("user_id", v), k.Fingerprint("user_id", v); got != want {
+			t.Fatalf("Hasher.Fingerprint(user_id, %s): got %s; want %s", v, got, want)
+		}
+	}
+	if len(h.known) > maxKnownFingerprints {
+		t.Errorf("Hasher remembers %d fingerprints; want at most %d", len(h.known),
+			maxKnownFingerprints)
 	}
 }
 
@@ -140,13 +161,29 @@ func BenchmarkFingerprint(b *testing.B) {
 	}
 }
 
+// BenchmarkHasherFingerprint measures a value seen before (remembered) and
+// values never seen (the HMAC, and remembering the result).
 func BenchmarkHasherFingerprint(b *testing.B) {
 	k, _ := NewKey(bytes.Repeat([]byte{7}, KeySize))
-	h := k.Hasher()
 	v := []byte("ghp_000000000000000000000000000000000000")
-	b.ReportAllocs()
-	b.SetBytes(int64(len(v)))
-	for b.Loop() {
-		h.Fingerprint("github_token", v)
-	}
+	b.Run("seen", func(b *testing.B) {
+		h := k.Hasher()
+		b.ReportAllocs()
+		b.SetBytes(int64(len(v)))
+		for b.Loop() {
+			h.Fingerprint("github_token", v)
+		}
+	})
+	b.Run("new", func(b *testing.B) {
+		h := k.Hasher()
+		w := bytes.Clone(v)
+		n := 0
+		b.ReportAllocs()
+		b.SetBytes(int64(len(w)))
+		for b.Loop() {
+			n++
+			binary.LittleEndian.PutUint64(w[4:], uint64(n))
+			h.Fingerprint("github_token", w)
+		}
+	})
 }

@@ -74,7 +74,20 @@ func Preview(class string, value []byte) string {
 	if redactFully[class] {
 		return Ellipsis
 	}
+	return string(value[:shown(value)]) + Ellipsis
+}
 
+// AppendPreview appends Preview(class, value) to dst, for callers that
+// intern previews rather than allocate one per value.
+func AppendPreview(dst []byte, class string, value []byte) []byte {
+	if IsCredential(class) || redactFully[class] {
+		return append(dst, Preview(class, value)...)
+	}
+	return append(append(dst, value[:shown(value)]...), Ellipsis...)
+}
+
+// shown returns how many bytes of a non-credential value a preview shows.
+func shown(value []byte) int {
 	n := utf8.RuneCount(value) / 2
 	if n > MaxPreviewChars {
 		n = MaxPreviewChars
@@ -87,5 +100,5 @@ func Preview(class string, value []byte) string {
 		}
 		end += size
 	}
-	return string(value[:end]) + Ellipsis
+	return end
 }

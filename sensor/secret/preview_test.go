@@ -99,3 +99,16 @@ func BenchmarkPreview(b *testing.B) {
 		Preview("openai_api_key", v)
 	}
 }
+
+// TestAppendPreview holds AppendPreview to Preview.
+func TestAppendPreview(t *testing.T) {
+	dst := []byte("x")
+	for _, class := range []string{"jwt", "github_token", "email", "person_name", "payment_card"} {
+		for _, v := range []string{"", "a", "ghp_abcdefabcdef", "Ægir Þórsson", "a@example.com"} {
+			got := string(AppendPreview(dst[:1], class, []byte(v)))
+			if want := "x" + Preview(class, []byte(v)); got != want {
+				t.Errorf("AppendPreview(x, %q, %q): got %q; want %q", class, v, got, want)
+			}
+		}
+	}
+}
