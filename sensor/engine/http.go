@@ -499,7 +499,7 @@ var wellKnownNames = func() (t [32][]knownName) {
 	add(roleAuthorization, "authorization")
 	add(roleProxyAuthorization, "proxy-authorization")
 	add(roleCookie, "cookie")
-	add(roleAPIKey, apiKeyHeaders...)
+	add(roleAPIKey, exchange.APIKeyHeaders()...)
 	add(roleNone, "host", "accept", "accept-encoding", "accept-language", "content-length",
 		"connection", "set-cookie", "date", "server", "cache-control", "transfer-encoding",
 		"content-encoding", "vary", "etag", "last-modified", "location", "origin", "referer",
@@ -629,15 +629,6 @@ func queryKeys(dst []string, q string) []string {
 	return dst
 }
 
-// apiKeyHeaders are header names that carry an API key by convention.
-var apiKeyHeaders = []string{"x-api-key", "api-key", "apikey", "x-auth-token",
-	"x-access-token", "x-apikey", "x-goog-api-key", "ocp-apim-subscription-key",
-	"x-functions-key", "private-token", "x-token"}
-
-// queryCredentialKeys are query parameter names that carry a credential.
-var queryCredentialKeys = []string{"api_key", "apikey", "api-key", "access_token",
-	"token", "key", "auth", "sig", "signature", "client_secret", "password", "x-api-key"}
-
 // authSchemes are the common Authorization schemes, lower-cased (IANA HTTP
 // Authentication Scheme Registry, plus AWS signatures).
 var authSchemes = []string{"bearer", "basic", "digest", "negotiate", "ntlm", "hoba",
@@ -654,11 +645,8 @@ func authScheme(m *exchange.Message, qkeys []string) string {
 		return "proxy"
 	}
 	for i := range m.Headers {
-		n := m.Headers[i].Name
-		for _, k := range apiKeyHeaders {
-			if n == k {
-				return "api-key"
-			}
+		if exchange.IsAPIKeyHeader(m.Headers[i].Name) {
+			return "api-key"
 		}
 	}
 	if queryCredential(qkeys) {
@@ -686,10 +674,8 @@ func schemeOf(v string) string {
 // credential.
 func queryCredential(qkeys []string) bool {
 	for _, k := range qkeys {
-		for _, n := range queryCredentialKeys {
-			if len(k) == len(n) && strings.EqualFold(k, n) {
-				return true
-			}
+		if exchange.IsCredentialQueryKey(k) {
+			return true
 		}
 	}
 	return false

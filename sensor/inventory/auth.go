@@ -6,14 +6,6 @@ import (
 	"github.com/apitap/apitap/sensor/exchange"
 )
 
-// Query parameter and header names that carry API keys or sessions.
-var (
-	apiKeyHeaders = map[string]bool{"x-api-key": true, "api-key": true, "apikey": true,
-		"x-auth-token": true, "x-access-token": true, "x-apikey": true, "x-token": true}
-	apiKeyQuery = map[string]bool{"api_key": true, "apikey": true, "api-key": true,
-		"key": true, "access_token": true, "token": true, "auth": true}
-)
-
 // authSchemes appends the credential schemes the request carried (never the
 // values) to out and returns it; "none" when there is none.
 //
@@ -35,12 +27,12 @@ func authSchemes(ex *exchange.Exchange, out []string) []string {
 				continue
 			}
 		}
-		if mayNameKey(h.Name) && apiKeyHeaders[h.Name] {
+		if exchange.IsAPIKeyHeader(h.Name) {
 			out = append(out, "api-key-header")
 		}
 	}
 	for _, k := range ex.QueryKeys {
-		if mayNameQueryKey(k) && apiKeyQuery[strings.ToLower(k)] {
+		if exchange.IsCredentialQueryKey(k) {
 			out = append(out, "api-key-query")
 			break
 		}
@@ -49,27 +41,6 @@ func authSchemes(ex *exchange.Exchange, out []string) []string {
 		out = append(out, "none")
 	}
 	return out
-}
-
-// mayNameKey is a cheap test before the map lookup: every name in
-// apiKeyHeaders is 6 to 14 bytes long and ends in "key" or "token", and
-// most headers do not, so a length and a last-byte check rule them out
-// without scanning the name.
-func mayNameKey(name string) bool {
-	n := len(name)
-	return n >= 6 && n <= 14 && (name[n-1] == 'y' || name[n-1] == 'n')
-}
-
-// mayNameQueryKey does the same for apiKeyQuery, whose names are 3 to 12
-// bytes long and end in "key", "token" or "auth", in any case (14 bytes
-// allows for a Kelvin sign, which strings.ToLower folds to 'k').
-func mayNameQueryKey(name string) bool {
-	n := len(name)
-	if n < 3 || n > 14 {
-		return false
-	}
-	c := name[n-1] | 0x20
-	return c == 'y' || c == 'n' || c == 'h'
 }
 
 func authorizationScheme(v string) string {
@@ -170,7 +141,7 @@ func cookieSchemes(v string, out []string) []string {
 		case strings.Contains(name, "sess") || name == "sid" || name == "connect.sid" ||
 			strings.HasSuffix(name, "_session") || name == "auth" || name == "jwt":
 			session = true
-		case apiKeyQuery[name] || apiKeyHeaders[name]:
+		case exchange.IsCredentialQueryKey(name) || exchange.IsAPIKeyHeader(name):
 			key = true
 		}
 	}
