@@ -62,3 +62,31 @@ func TestHeaderIndex(t *testing.T) {
 		})
 	}
 }
+
+// TestLowerInto checks the word-at-a-time folding against bytes.ToLower's
+// ASCII rule for every byte value in every position of a word and its tail.
+func TestLowerInto(t *testing.T) {
+	want := func(c byte) byte {
+		if 'A' <= c && c <= 'Z' {
+			return c + 'a' - 'A'
+		}
+		return c
+	}
+	for n := 1; n <= 19; n++ {
+		for pos := range n {
+			for v := range 256 {
+				in := make([]byte, n)
+				for i := range in {
+					in[i] = byte('Z' + i) // neighbours that must stay put
+				}
+				in[pos] = byte(v)
+				got := lowerInto(make([]byte, n), in)
+				for i := range in {
+					if got[i] != want(in[i]) {
+						t.Fatalf("lowerInto(%q)[%d] = %#x; want %#x", in, i, got[i], want(in[i]))
+					}
+				}
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 
 	"github.com/apitap/apitap/sensor/exchange"
@@ -371,12 +372,7 @@ func (a *strArena) putLower(b []byte) span {
 	a.buf = append(a.buf, b...)
 	// Fold in place: one append of the whole run is far cheaper than
 	// appending byte by byte.
-	dst := a.buf[off:]
-	for i, c := range dst {
-		if 'A' <= c && c <= 'Z' {
-			dst[i] = c + 'a' - 'A'
-		}
-	}
+	lowerInto(a.buf[off:], a.buf[off:])
 	return span{off, len(b)}
 }
 
@@ -436,13 +432,31 @@ func (a *strArena) headers(dst *[]hdrSpan, hs []httpparse.Header, x *hdrIndex) [
 // lowerInto writes b lower-cased into dst, of the same length, and
 // returns dst.
 func lowerInto(dst, b []byte) []byte {
-	for j, c := range b {
+	dst = dst[:len(b)]
+	j := 0
+	// Eight bytes at a time: every name is folded on every exchange.
+	for ; j+8 <= len(b); j += 8 {
+		binary.LittleEndian.PutUint64(dst[j:], lower8(binary.LittleEndian.Uint64(b[j:])))
+	}
+	for ; j < len(b); j++ {
+		c := b[j]
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
 		dst[j] = c
 	}
 	return dst
+}
+
+// lower8 lower-cases the ASCII letters among the eight bytes of w. Adding
+// 0x3f to a byte below 0x80 sets its top bit exactly when it is 'A' or
+// above, and adding 0x25 exactly when it is above 'Z'; neither sum carries
+// into the next byte. Bytes from 0x80 up are left alone.
+func lower8(w uint64) uint64 {
+	const ones = 0x0101010101010101
+	low := w & (0x7f * ones)
+	upper := (low + 0x3f*ones) &^ (low + 0x25*ones) &^ w & (0x80 * ones)
+	return w | upper>>2
 }
 
 func materialize(dst *[]exchange.Header, hs []hdrSpan, all string) []exchange.Header {
