@@ -120,6 +120,7 @@ func (a *Analyzer) Finish(sum *engine.Summary) (*Report, error) {
 		r.DataFlows = append(r.DataFlows, d.DataFlows()...)
 		r.Credentials = append(r.Credentials, d.Credentials()...)
 		r.Findings = append(r.Findings, d.Findings()...)
+		r.Summary.BodiesSampledOut = d.Stats().SampledOut
 	}
 	sortFindings(r.Findings)
 	return r, a.err

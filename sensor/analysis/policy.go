@@ -74,10 +74,12 @@ func WithTiers(cat *vendor.Catalog, tiers map[string]string) (*vendor.Catalog, e
 	return cat.Merge(over)
 }
 
-// DataConfig maps a config's data policy (vendors.policy) and detector
-// switches (data.detectors) to the data-flow analysis.
+// DataConfig maps a config's data policy (vendors.policy), detector
+// switches (data.detectors) and body sampling (data.response_sample_every)
+// to the data-flow analysis.
 func DataConfig(sc *config.Config) dataflow.Config {
-	cfg := dataflow.Config{Policy: PolicyFrom(sc.Vendors.Policy), Disabled: map[string]bool{}}
+	cfg := dataflow.Config{Policy: PolicyFrom(sc.Vendors.Policy), Disabled: map[string]bool{},
+		ResponseSampleEvery: int64(sc.Data.ResponseSampleEvery)}
 	for class, on := range sc.Data.Detectors {
 		if !on {
 			cfg.Disabled[class] = true

@@ -34,6 +34,9 @@ type Summary struct {
 	First          *time.Time `json:"first"`
 	Last           *time.Time `json:"last"`
 	Workers        int        `json:"workers"`
+	// BodiesSampledOut counts bodies of local services the sensitive-data
+	// scan skipped by sampling (data.response_sample_every).
+	BodiesSampledOut int64 `json:"response_bodies_sampled_out"`
 }
 
 // summarize turns a run's counters into the summary section.

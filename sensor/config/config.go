@@ -159,6 +159,12 @@ type Data struct {
 	// KeyFile holds the HMAC key for credential fingerprints. Default
 	// <state_dir>/fingerprint.key, created on first start.
 	KeyFile string `yaml:"key_file"`
+	// ResponseSampleEvery: past the first 64 bodies a local service sends
+	// for one method, one in this many is scanned for sensitive data (one
+	// in four times this many while the scanned ones show none). 1 scans
+	// every body; 0 means the default, 16. Requests to remote destinations
+	// are always scanned whole.
+	ResponseSampleEvery int `yaml:"response_sample_every" min:"0" max:"65536"`
 }
 
 // DetectorNames are the detectors data.detectors may switch: the data
