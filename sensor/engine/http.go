@@ -432,14 +432,20 @@ func (a *strArena) headers(dst *[]hdrSpan, hs []httpparse.Header, x *hdrIndex) [
 // lowerInto writes b lower-cased into dst, of the same length, and
 // returns dst.
 func lowerInto(dst, b []byte) []byte {
-	dst = dst[:len(b)]
-	j := 0
-	// Eight bytes at a time: every name is folded on every exchange.
-	for ; j+8 <= len(b); j += 8 {
-		binary.LittleEndian.PutUint64(dst[j:], lower8(binary.LittleEndian.Uint64(b[j:])))
+	n := len(b)
+	dst = dst[:n]
+	if n >= 8 {
+		// Eight bytes at a time, every name of every exchange; the last
+		// word overlaps the one before it rather than ending in a byte
+		// loop (folding twice changes nothing, so dst may be b).
+		le := binary.LittleEndian
+		for j := 0; j < n-8; j += 8 {
+			le.PutUint64(dst[j:], lower8(le.Uint64(b[j:])))
+		}
+		le.PutUint64(dst[n-8:], lower8(le.Uint64(b[n-8:])))
+		return dst
 	}
-	for ; j < len(b); j++ {
-		c := b[j]
+	for j, c := range b {
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
