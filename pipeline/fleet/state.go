@@ -73,19 +73,6 @@ func (s *state) vendor(id string) *vendorState {
 	return v
 }
 
-// Snapshot returns a copy of the merged endpoints, for tests and reports.
-func (s *state) snapshot() map[string]ocsf.Endpoint {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]ocsf.Endpoint, len(s.endpoints))
-	for id, ep := range s.endpoints {
-		c := *ep
-		c.Nodes = slices.Clone(ep.Nodes)
-		out[id] = c
-	}
-	return out
-}
-
 // mergeNode folds one node's state in: the newer of the two (by last seen,
 // then count) wins, so merging is order-independent and idempotent.
 func mergeNode(ep *ocsf.Endpoint, n ocsf.NodeState) {

@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"sort"
 	"time"
 
 	"github.com/apitap/apitap/sensor/engine"
@@ -81,14 +80,4 @@ func summarize(s *engine.Summary) Summary {
 		out.First, out.Last = &f, &l
 	}
 	return out
-}
-
-// sortedKeys returns a map's keys in order, for stable output.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -63,7 +63,6 @@ type credState struct {
 	clients     map[clientID]*clientSeen
 	// overflow counts clients seen after the clients map filled up.
 	overflow int
-	shared   bool
 	// firstClient is the entry of the first client, kept here rather than
 	// allocated apart: most credentials have one client, and reading its
 	// time then touches no other memory.

@@ -22,11 +22,10 @@ type fragKey struct {
 type fragRange struct{ start, end int }
 
 type fragEntry struct {
-	first  time.Time
-	buf    []byte // payload bytes at their offsets
-	have   []fragRange
-	total  int // payload length, known once the last fragment arrived
-	header []byte
+	first time.Time
+	buf   []byte // payload bytes at their offsets
+	have  []fragRange
+	total int // payload length, known once the last fragment arrived
 }
 
 // fragTable reassembles IPv4 fragments (RFC 791 §3.2). It holds at most

@@ -74,15 +74,6 @@ func (s *sockets) lookup(pid uint32, fd int32) (local, remote netip.AddrPort, ok
 	return l, r, true
 }
 
-// forget drops every entry of a process (it exited or exec'd).
-func (s *sockets) forget(pid uint32) {
-	for k := range s.cache {
-		if k.pid == pid {
-			delete(s.cache, k)
-		}
-	}
-}
-
 // socketInode reads the "socket:[N]" link of /proc/PID/fd/FD.
 func socketInode(pid uint32, fd int32) (uint64, error) {
 	target, err := os.Readlink("/proc/" + strconv.FormatUint(uint64(pid), 10) + "/fd/" +

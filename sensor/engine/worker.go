@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"net/netip"
 	"time"
 
 	"github.com/apitap/apitap/sensor/decode"
@@ -152,9 +151,7 @@ func (w *Worker) Finish() *Stats {
 // Stats returns the worker's counters.
 func (w *Worker) Stats() *Stats {
 	w.stats.Flows = w.flows.Created
-	for i := range w.flows.Evicted {
-		w.stats.Evicted[i] = w.flows.Evicted[i]
-	}
+	w.stats.Evicted = w.flows.Evicted
 	w.stats.BufferExceeded = w.budget.Exceeded
 	if w.stats.HTTPErrors == nil {
 		w.stats.HTTPErrors = make(map[string]uint64)
@@ -177,6 +174,3 @@ func (w *Worker) BufferedBytes() int { return w.budget.Held() }
 func (w *Worker) evict(e *flow.Entry[conn], _ flow.Reason) {
 	w.endConn(&e.Value)
 }
-
-// endpoints returns the addresses of a key's two sides.
-func endpoints(k flow.Key) [2]netip.AddrPort { return [2]netip.AddrPort{k.A, k.B} }

@@ -52,7 +52,6 @@ type pending struct {
 	seq   uint64
 	lost  bool // placeholder for a request lost to a gap
 	store []byte
-	offs  []hdrOff
 	hdrs  []Header
 }
 
