@@ -3,12 +3,14 @@ package engine
 import (
 	"encoding/binary"
 	"io"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
 
 	"github.com/apitap/apitap/sensor/capture"
 	"github.com/apitap/apitap/sensor/decode"
+	"github.com/apitap/apitap/sensor/internal/cputime"
 )
 
 // mappable is a source whose file can be mapped into memory
@@ -41,6 +43,7 @@ type walk struct {
 	err         error
 	first       time.Time
 	last        time.Time
+	cpu         time.Duration // the walking thread's CPU time
 }
 
 // runMapped runs n workers over a mapped file with no reader between them:
@@ -93,6 +96,7 @@ func runMapped(m *capture.Mapping, cfg *Config, n int, emit Emitter, sum *Summar
 		fillDecode(sum, &ds)
 	}
 	for i := range walks {
+		sum.WorkerCPU = append(sum.WorkerCPU, walks[i].cpu)
 		if sum.ReadError == nil {
 			// Worker 0's first, as its cursor gave the times.
 			sum.ReadError = walks[i].err
@@ -123,6 +127,11 @@ func addDecode(s, o *decode.Stats) {
 func walkMapped(r *capture.Records, shard, n int, cfg *Config, emit Emitter, progress Progress,
 	out *walk) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	// One thread walks, so its CPU time is the worker's (Summary.WorkerCPU).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu0 := cputime.Thread()
+	defer func() { out.cpu = cputime.Thread() - cpu0 }()
 	own, shared := decode.New(0), decode.New(0)
 	w := NewWorker(cfg, emit)
 	out.own, out.shared = own, shared

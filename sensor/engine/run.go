@@ -24,6 +24,10 @@ type Summary struct {
 	Stats      Stats
 	ReadError  error // the error that ended reading early, if any
 	WorkersRan int
+	// WorkerCPU is the CPU time each worker's thread used, on Linux, when
+	// the workers walked a mapped file: how evenly the flows spread, and
+	// what the run would take on as many idle cores. Empty otherwise.
+	WorkerCPU []time.Duration
 }
 
 // Progress, when set on Run, is called from the reading goroutine (on a
