@@ -9,26 +9,26 @@ import (
 // authSchemes appends the credential schemes the request carried (never the
 // values) to out and returns it; "none" when there is none.
 //
-// It runs on every exchange, so names are told apart by length before any
-// comparison, and no map is hashed for the headers that carry nothing.
+// It runs on every header of every exchange, and nearly every header
+// carries nothing: credHint rules those out by length and first and last
+// byte before any string is compared.
 func authSchemes(ex *exchange.Exchange, out []string) []string {
 	n := len(out)
-	for i := range ex.Request.Headers {
-		h := &ex.Request.Headers[i]
-		switch len(h.Name) {
-		case len("authorization"), len("proxy-authorization"):
-			if h.Name == "authorization" || h.Name == "proxy-authorization" {
-				out = append(out, authorizationScheme(h.Value))
-				continue
-			}
-		case len("cookie"):
-			if h.Name == "cookie" {
-				out = cookieSchemes(h.Value, out)
-				continue
-			}
+	hs := ex.Request.Headers
+	for i := range hs {
+		name := hs[i].Name
+		if !credHint.maybe(name) {
+			continue
 		}
-		if exchange.IsAPIKeyHeader(h.Name) {
-			out = append(out, "api-key-header")
+		switch name {
+		case "authorization", "proxy-authorization":
+			out = append(out, authorizationScheme(hs[i].Value))
+		case "cookie":
+			out = cookieSchemes(hs[i].Value, out)
+		default:
+			if exchange.IsAPIKeyHeader(name) {
+				out = append(out, "api-key-header")
+			}
 		}
 	}
 	for _, k := range ex.QueryKeys {
@@ -41,6 +41,48 @@ func authSchemes(ex *exchange.Exchange, out []string) []string {
 		out = append(out, "none")
 	}
 	return out
+}
+
+// nameHint is a filter over lower-case header names: per name length, the
+// first and last bytes (folded to 5 bits) of the names it was built from.
+// maybe is true for every one of those names, and for few others.
+type nameHint struct{ first, last [32]uint32 }
+
+func newNameHint(names ...string) *nameHint {
+	h := new(nameHint)
+	for _, n := range names {
+		if n == "" || len(n) >= len(h.first) {
+			panic("inventory: header name out of hint range: " + n)
+		}
+		h.first[len(n)] |= 1 << (n[0] & 31)
+		h.last[len(n)] |= 1 << (n[len(n)-1] & 31)
+	}
+	return h
+}
+
+func (h *nameHint) maybe(name string) bool {
+	l := len(name)
+	return l > 0 && l < len(h.first) && h.first[l]&(1<<(name[0]&31)) != 0 &&
+		h.last[l]&(1<<(name[l-1]&31)) != 0
+}
+
+// credHint covers the headers authSchemes reads.
+var credHint = newNameHint(append(exchange.APIKeyHeaders(),
+	"authorization", "proxy-authorization", "cookie")...)
+
+// deprecHint covers the response headers that mark an endpoint deprecated.
+var deprecHint = newNameHint("deprecation", "sunset")
+
+// hasDeprecation reports whether a response carries Deprecation or Sunset,
+// in one pass over its headers.
+func hasDeprecation(m *exchange.Message) bool {
+	for i := range m.Headers {
+		if name := m.Headers[i].Name; deprecHint.maybe(name) &&
+			(name == "deprecation" || name == "sunset") {
+			return true
+		}
+	}
+	return false
 }
 
 func authorizationScheme(v string) string {

@@ -60,25 +60,41 @@ type service struct {
 	// only what the full lookup would return: merge clears them, since it
 	// is the only step that removes endpoints or changes what Apply gives.
 	byPath  map[string]*pathEndpoints // key: a path without parameters
-	byShape map[shapeKey]*endpoint
+	byShape map[*template.Shape]*pathEndpoints
 	// pathLens has bit len(p)%64 set for every path p in byPath: most
 	// paths carry ids, are never in byPath, and this rules out most of
 	// them before their bytes are hashed.
 	pathLens uint64
 }
 
-// pathEndpoints are the endpoints of one literal path, one per method
-// seen; a path is rarely called with more than a few.
+// pathEndpoints are the endpoints of one literal path or of one interned
+// shape, one per method seen; a path is rarely called with more than a few.
+// Shapes are shared pointers: a map keyed by one hashes a word, not a
+// string, and the method is found by a short scan.
 type pathEndpoints [4]*endpoint
 
-type epKey struct{ method, template string }
-
-// shapeKey names an endpoint by its interned template shape. Shapes are
-// shared pointers, so hashing one costs less than hashing its template.
-type shapeKey struct {
-	shape  *template.Shape
-	method string
+// find returns the endpoint of method, or nil.
+func (pe *pathEndpoints) find(method string) *endpoint {
+	for _, ep := range pe {
+		if ep != nil && ep.Method == method {
+			return ep
+		}
+	}
+	return nil
 }
+
+// put adds ep, unless all slots hold other endpoints: a fifth method of a
+// path is looked up the long way.
+func (pe *pathEndpoints) put(ep *endpoint) {
+	for i := range pe {
+		if pe[i] == nil || pe[i] == ep {
+			pe[i] = ep
+			return
+		}
+	}
+}
+
+type epKey struct{ method, template string }
 
 // maxLookupCache bounds byPath and byShape per service; a full cache is
 // cleared, which only costs the full lookups again.
@@ -126,10 +142,12 @@ func (inv *Inventory) Add(ex *exchange.Exchange) {
 		router = svc.doc.Router
 	}
 	shape := inv.tp.Template(ex.Path, router)
-	if ep := svc.byShape[shapeKey{shape, ex.Method}]; ep != nil {
-		svc.rememberPath(ex.Path, shape, ep)
-		inv.update(svc, ep, ex)
-		return
+	if pe := svc.byShape[shape]; pe != nil {
+		if ep := pe.find(ex.Method); ep != nil {
+			svc.rememberPath(ex.Path, shape, ep)
+			inv.update(svc, ep, ex)
+			return
+		}
 	}
 	tmpl := shape.Template
 	if !shape.FromSpec {
@@ -165,11 +183,7 @@ func (s *service) byLiteralPath(method, path string) *endpoint {
 		return nil
 	}
 	if pe := s.byPath[path]; pe != nil {
-		for _, ep := range pe {
-			if ep != nil && ep.Method == method {
-				return ep
-			}
-		}
+		return pe.find(method)
 	}
 	return nil
 }
@@ -178,10 +192,15 @@ func (s *service) byLiteralPath(method, path string) *endpoint {
 // endpoint's and the shape's own strings, never the exchange's, so that
 // the cache keeps no exchange memory alive.
 func (s *service) remember(path string, shape *template.Shape, ep *endpoint) {
-	if len(s.byShape) >= maxLookupCache {
-		clear(s.byShape)
+	pe := s.byShape[shape]
+	if pe == nil {
+		if len(s.byShape) >= maxLookupCache {
+			clear(s.byShape)
+		}
+		pe = new(pathEndpoints)
+		s.byShape[shape] = pe
 	}
-	s.byShape[shapeKey{shape, ep.Method}] = ep
+	pe.put(ep)
 	s.rememberPath(path, shape, ep)
 }
 
@@ -202,12 +221,7 @@ func (s *service) rememberPath(path string, shape *template.Shape, ep *endpoint)
 		s.byPath[shape.Template] = pe
 		s.pathLens |= 1 << (len(path) & 63)
 	}
-	for i := range pe {
-		if pe[i] == nil || pe[i] == ep {
-			pe[i] = ep
-			return
-		}
-	}
+	pe.put(ep)
 }
 
 // forget drops the lookup caches; see service.byPath.
@@ -222,9 +236,10 @@ func (inv *Inventory) service(ex *exchange.Exchange) *service {
 	for i, s := range inv.recent {
 		if s != nil && s.key.server == ex.Server &&
 			(ex.Host == "" && s.ipHost || ex.Host != "" && s.key.host == ex.Host) {
+			// Swapped to the front, not shifted: the order only decides
+			// which key is compared first, and a swap is two stores.
 			if i > 0 {
-				copy(inv.recent[1:i+1], inv.recent[:i])
-				inv.recent[0] = s
+				inv.recent[0], inv.recent[i] = s, inv.recent[0]
 			}
 			return s
 		}
@@ -250,7 +265,7 @@ func (inv *Inventory) serviceFor(server netip.AddrPort, host string, outbound bo
 	}
 	s := &service{key: k, name: server.String(), endpoints: map[epKey]*endpoint{},
 		aliases: map[string]string{}, byPath: map[string]*pathEndpoints{},
-		byShape: map[shapeKey]*endpoint{}, ipHost: host == server.Addr().String()}
+		byShape: map[*template.Shape]*pathEndpoints{}, ipHost: host == server.Addr().String()}
 	doc := inv.specs.For(host, server.Addr().String(), server.Port())
 	if doc != nil && !(outbound && !anyAbsolute(doc)) {
 		s.doc = doc
@@ -406,12 +421,8 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 	}
 
 	if !ep.deprecHdr {
-		if _, ok := ex.Response.Header("deprecation"); ok {
+		if hasDeprecation(&ex.Response) {
 			ep.deprecHdr = true
-		} else if _, ok := ex.Response.Header("sunset"); ok {
-			ep.deprecHdr = true
-		}
-		if ep.deprecHdr {
 			changed = append(changed, "deprecation header")
 		}
 	}
