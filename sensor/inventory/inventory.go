@@ -109,6 +109,7 @@ type endpoint struct {
 	clients    clientSet
 	lastClient netip.Addr // the client of the last exchange, already in clients
 	lastStatus int        // 1 + the status of the last exchange (in statuses); 0: none
+	lastAuth   string     // the one scheme of the last exchange, already in Auth; "": none
 	nonClient  bool       // a non-4xx response was seen
 	deprecHdr  bool       // a response carried Deprecation or Sunset
 	reqSamples int
@@ -414,9 +415,18 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 		}
 	}
 	inv.scratch = authSchemes(ex, inv.scratch[:0])
-	for _, a := range inv.scratch {
-		if add(&ep.Auth, a, 16) {
-			changed = append(changed, "auth "+a)
+	// Callers of an endpoint nearly always send the one scheme of the call
+	// before, and Auth never loses a member: that scheme is in it already,
+	// or Auth is full.
+	if len(inv.scratch) != 1 || inv.scratch[0] != ep.lastAuth {
+		for _, a := range inv.scratch {
+			if add(&ep.Auth, a, 16) {
+				changed = append(changed, "auth "+a)
+			}
+		}
+		ep.lastAuth = ""
+		if len(inv.scratch) == 1 {
+			ep.lastAuth = inv.scratch[0]
 		}
 	}
 
