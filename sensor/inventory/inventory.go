@@ -150,6 +150,16 @@ func (inv *Inventory) Add(ex *exchange.Exchange) {
 			return
 		}
 	}
+	inv.addNew(svc, ex, shape)
+}
+
+// addNew is Add for a path whose shape has not led to an endpoint of its
+// method yet: it collapses the template, finds or creates the endpoint and
+// caches the way there. It is kept out of Add, which runs for every
+// exchange, to keep that one short.
+//
+//go:noinline
+func (inv *Inventory) addNew(svc *service, ex *exchange.Exchange, shape *template.Shape) {
 	tmpl := shape.Template
 	if !shape.FromSpec {
 		tmpl = svc.collapser.Apply(tmpl)
@@ -245,6 +255,13 @@ func (inv *Inventory) service(ex *exchange.Exchange) *service {
 			return s
 		}
 	}
+	return inv.serviceMiss(ex)
+}
+
+// serviceMiss is service for a service not among the recent ones.
+//
+//go:noinline
+func (inv *Inventory) serviceMiss(ex *exchange.Exchange) *service {
 	host := ex.Host
 	if host == "" {
 		host = ex.Server.Addr().String()
@@ -365,6 +382,13 @@ func (inv *Inventory) paramsFromTemplate(ep *endpoint, shape *template.Shape) {
 }
 
 // update folds ex into ep.
+//
+// It runs for every exchange, and nearly every exchange repeats what its
+// endpoint has seen. What only something new needs (a new status or
+// client, event reasons, body samples) sits in functions of its own, so
+// that the common path is short in code as well as in instructions: it
+// runs between the parsing core's steps and evicts less of their code
+// from the instruction cache.
 func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) {
 	var changed []string
 	ep.Requests++
@@ -377,10 +401,7 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 	// Most calls repeat the status of the call before; only a different
 	// one can be new to the map.
 	if ex.Status+1 != ep.lastStatus {
-		ep.lastStatus = ex.Status + 1
-		if !ep.statuses.has(ex.Status) {
-			changed = append(changed, "status "+strconv.Itoa(ex.Status))
-		}
+		changed = newStatus(ep, ex.Status, changed)
 	}
 	ep.statuses.add(ex.Status, 1)
 	if ex.Status != 0 && (ex.Status < 400 || ex.Status >= 500) {
@@ -394,11 +415,7 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 		// every call comes from a known one, and a lookup is cheaper than
 		// an assignment that finds the key already there.
 		if !ep.clients.has(c) {
-			if ep.clients.len() < inv.cfg.maxClients() {
-				ep.clients.add(c)
-			} else {
-				ep.ClientsCapped = true
-			}
+			inv.newClient(ep, c)
 		}
 	}
 	ep.Direction = ex.Direction.String()
@@ -419,25 +436,74 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 	// before, and Auth never loses a member: that scheme is in it already,
 	// or Auth is full.
 	if len(inv.scratch) != 1 || inv.scratch[0] != ep.lastAuth {
-		for _, a := range inv.scratch {
-			if add(&ep.Auth, a, 16) {
-				changed = append(changed, "auth "+a)
-			}
-		}
-		ep.lastAuth = ""
-		if len(inv.scratch) == 1 {
-			ep.lastAuth = inv.scratch[0]
-		}
+		changed = inv.newAuth(ep, changed)
 	}
-
-	if !ep.deprecHdr {
-		if hasDeprecation(&ex.Response) {
-			ep.deprecHdr = true
-			changed = append(changed, "deprecation header")
-		}
+	if !ep.deprecHdr && hasDeprecation(&ex.Response) {
+		ep.deprecHdr = true
+		changed = append(changed, "deprecation header")
 	}
 
 	// Field names from sampled JSON bodies.
+	if n := inv.cfg.fieldSamples(); ep.reqSamples < n && len(ex.Request.Body) > 0 ||
+		ep.rspSamples < n && len(ex.Response.Body) > 0 {
+		inv.sample(ep, ex)
+	}
+
+	if ep.op != nil {
+		if inv.checkDrift(ep, ex) {
+			changed = append(changed, "drift")
+		}
+	}
+	if len(changed) > 0 && ep.Requests > 1 {
+		inv.emitUpdate(svc, ep, ex.End, changed)
+	}
+}
+
+// newStatus notes a status that differs from the last call's, and appends
+// the reason for an event when ep has never answered with it.
+//
+//go:noinline
+func newStatus(ep *endpoint, status int, changed []string) []string {
+	ep.lastStatus = status + 1
+	if !ep.statuses.has(status) {
+		changed = append(changed, "status "+strconv.Itoa(status))
+	}
+	return changed
+}
+
+// newClient adds a client ep has not seen, up to the limit.
+//
+//go:noinline
+func (inv *Inventory) newClient(ep *endpoint, c netip.Addr) {
+	if ep.clients.len() < inv.cfg.maxClients() {
+		ep.clients.add(c)
+	} else {
+		ep.ClientsCapped = true
+	}
+}
+
+// newAuth adds the schemes in inv.scratch to ep.Auth and appends a reason
+// for each new one.
+//
+//go:noinline
+func (inv *Inventory) newAuth(ep *endpoint, changed []string) []string {
+	for _, a := range inv.scratch {
+		if add(&ep.Auth, a, 16) {
+			changed = append(changed, "auth "+a)
+		}
+	}
+	ep.lastAuth = ""
+	if len(inv.scratch) == 1 {
+		ep.lastAuth = inv.scratch[0]
+	}
+	return changed
+}
+
+// sample reads field names from ex's JSON bodies while ep still takes
+// samples.
+//
+//go:noinline
+func (inv *Inventory) sample(ep *endpoint, ex *exchange.Exchange) {
 	if ep.reqSamples < inv.cfg.fieldSamples() && len(ex.Request.Body) > 0 &&
 		isJSON(ex.Request.ContentType) {
 		ep.reqSamples++
@@ -454,16 +520,13 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 		}
 		inv.fields.walk(ex.Response.Body, ep.ResponseFields, inv.cfg.maxDepth(), inv.cfg.maxFields())
 	}
+}
 
-	if ep.op != nil {
-		if inv.checkDrift(ep, ex) {
-			changed = append(changed, "drift")
-		}
-	}
-	if len(changed) > 0 && ep.Requests > 1 {
-		inv.emit(Event{Kind: EventUpdate, Time: ex.End, Reason: strings.Join(changed, ", ")},
-			ep, svc)
-	}
+// emitUpdate queues an update event whose reason lists what changed.
+//
+//go:noinline
+func (inv *Inventory) emitUpdate(svc *service, ep *endpoint, at time.Time, changed []string) {
+	inv.emit(Event{Kind: EventUpdate, Time: at, Reason: strings.Join(changed, ", ")}, ep, svc)
 }
 
 // checkDrift compares ex with the documented operation and reports whether
