@@ -6,14 +6,38 @@ import (
 	"github.com/apitap/apitap/sensor/exchange"
 )
 
+// Bits for the schemes that authSchemes names with a constant, so that an
+// endpoint tells by one mask test whether a request's schemes are all known
+// to it. authOther stands for a scheme the request named itself, which no
+// mask can hold.
+const (
+	authNone uint16 = 1 << iota
+	authBasic
+	authBearer
+	authJWT
+	authAPIKeyHeader
+	authAPIKeyQuery
+	authAPIKeyCookie
+	authSessionCookie
+	authUnknown
+	authOther
+)
+
 // authSchemes appends the credential schemes the request carried (never the
 // values) to out and returns it; "none" when there is none.
+func authSchemes(ex *exchange.Exchange, out []string) []string {
+	out, _ = authSchemeSet(ex, out)
+	return out
+}
+
+// authSchemeSet is authSchemes that also returns the bits of the schemes it
+// appended.
 //
 // It runs on every header of every exchange, and nearly every header
 // carries nothing: credHint rules those out by length and first and last
 // byte before any string is compared.
-func authSchemes(ex *exchange.Exchange, out []string) []string {
-	n := len(out)
+func authSchemeSet(ex *exchange.Exchange, out []string) ([]string, uint16) {
+	var bits uint16
 	hs := ex.Request.Headers
 	for i := range hs {
 		name := hs[i].Name
@@ -22,25 +46,32 @@ func authSchemes(ex *exchange.Exchange, out []string) []string {
 		}
 		switch name {
 		case "authorization", "proxy-authorization":
-			out = append(out, authorizationScheme(hs[i].Value))
+			s, b := authorization(hs[i].Value)
+			out = append(out, s)
+			bits |= b
 		case "cookie":
-			out = cookieSchemes(hs[i].Value, out)
+			var b uint16
+			out, b = cookieSchemes(hs[i].Value, out)
+			bits |= b
 		default:
 			if exchange.IsAPIKeyHeader(name) {
 				out = append(out, "api-key-header")
+				bits |= authAPIKeyHeader
 			}
 		}
 	}
 	for _, k := range ex.QueryKeys {
 		if exchange.IsCredentialQueryKey(k) {
 			out = append(out, "api-key-query")
+			bits |= authAPIKeyQuery
 			break
 		}
 	}
-	if len(out) == n {
+	if bits == 0 {
 		out = append(out, "none")
+		bits = authNone
 	}
-	return out
+	return out, bits
 }
 
 // nameHint is a filter over lower-case header names: per name length, the
@@ -86,14 +117,21 @@ func hasDeprecation(m *exchange.Message) bool {
 }
 
 func authorizationScheme(v string) string {
+	s, _ := authorization(v)
+	return s
+}
+
+// authorization names the scheme of an Authorization value and returns its
+// bit.
+func authorization(v string) (string, uint16) {
 	// The usual header, "Bearer <token>" with nothing to trim, takes a
 	// path of its own: it is on nearly every request of most APIs.
 	if len(v) > len("Bearer ") && v[:len("Bearer ")] == "Bearer " &&
 		plainEdge(v[len("Bearer ")]) && plainEdge(v[len(v)-1]) {
 		if looksJWT(v[len("Bearer "):]) {
-			return "jwt"
+			return "jwt", authJWT
 		}
-		return "bearer"
+		return "bearer", authBearer
 	}
 	v = trimSpace(v)
 	scheme, cred := v, ""
@@ -104,20 +142,20 @@ func authorizationScheme(v string) string {
 	// allocate, and EqualFold's Unicode path is more than these need.
 	switch {
 	case foldEqual(scheme, "basic"):
-		return "basic"
+		return "basic", authBasic
 	case foldEqual(scheme, "bearer"):
 		if looksJWT(trimSpace(cred)) {
-			return "jwt"
+			return "jwt", authJWT
 		}
-		return "bearer"
+		return "bearer", authBearer
 	case scheme == "":
-		return "unknown"
+		return "unknown", authUnknown
 	}
 	s := strings.ToLower(scheme)
 	if len(s) > 24 {
-		return "unknown"
+		return "unknown", authUnknown
 	}
-	return s
+	return s, authOther
 }
 
 // foldEqual is strings.EqualFold(s, lower) for a lower-case ASCII word,
@@ -174,7 +212,7 @@ func looksJWT(s string) bool {
 }
 
 // cookieSchemes looks at cookie names only.
-func cookieSchemes(v string, out []string) []string {
+func cookieSchemes(v string, out []string) ([]string, uint16) {
 	session, key := false, false
 	for part := range strings.SplitSeq(v, ";") {
 		name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
@@ -187,11 +225,14 @@ func cookieSchemes(v string, out []string) []string {
 			key = true
 		}
 	}
+	var bits uint16
 	if session {
 		out = append(out, "session-cookie")
+		bits |= authSessionCookie
 	}
 	if key {
 		out = append(out, "api-key-cookie")
+		bits |= authAPIKeyCookie
 	}
-	return out
+	return out, bits
 }

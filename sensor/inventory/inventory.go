@@ -109,7 +109,7 @@ type endpoint struct {
 	clients    clientSet
 	lastClient netip.Addr // the client of the last exchange, already in clients
 	lastStatus int        // 1 + the status of the last exchange (in statuses); 0: none
-	lastAuth   string     // the one scheme of the last exchange, already in Auth; "": none
+	authKnown  uint16     // bits (authNone, …) of schemes in Auth, or that a full Auth refused
 	nonClient  bool       // a non-4xx response was seen
 	deprecHdr  bool       // a response carried Deprecation or Sunset
 	reqSamples int
@@ -431,12 +431,13 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 			changed = append(changed, "query param")
 		}
 	}
-	inv.scratch = authSchemes(ex, inv.scratch[:0])
-	// Callers of an endpoint nearly always send the one scheme of the call
-	// before, and Auth never loses a member: that scheme is in it already,
-	// or Auth is full.
-	if len(inv.scratch) != 1 || inv.scratch[0] != ep.lastAuth {
-		changed = inv.newAuth(ep, changed)
+	var auth uint16
+	inv.scratch, auth = authSchemeSet(ex, inv.scratch[:0])
+	// An endpoint's callers send few schemes, each already in Auth after
+	// its first call (Auth never loses a member): only a scheme without a
+	// bit in authKnown needs the list.
+	if auth&^ep.authKnown != 0 {
+		changed = inv.newAuth(ep, auth, changed)
 	}
 	if !ep.deprecHdr && hasDeprecation(&ex.Response) {
 		ep.deprecHdr = true
@@ -482,20 +483,19 @@ func (inv *Inventory) newClient(ep *endpoint, c netip.Addr) {
 	}
 }
 
-// newAuth adds the schemes in inv.scratch to ep.Auth and appends a reason
-// for each new one.
+// newAuth adds the schemes in inv.scratch, whose bits are auth, to ep.Auth
+// and appends a reason for each new one.
 //
 //go:noinline
-func (inv *Inventory) newAuth(ep *endpoint, changed []string) []string {
+func (inv *Inventory) newAuth(ep *endpoint, auth uint16, changed []string) []string {
 	for _, a := range inv.scratch {
 		if add(&ep.Auth, a, 16) {
 			changed = append(changed, "auth "+a)
 		}
 	}
-	ep.lastAuth = ""
-	if len(inv.scratch) == 1 {
-		ep.lastAuth = inv.scratch[0]
-	}
+	// Each is in Auth now, or Auth is full: either way adding it again
+	// changes nothing.
+	ep.authKnown |= auth &^ authOther
 	return changed
 }
 
