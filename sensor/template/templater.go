@@ -148,6 +148,10 @@ func (t *Templater) scan(path string, list bool) (params int) {
 			versionPos = false
 		case quick && all&cLower != 0:
 			versionPos = seg == "api" || seg == "rest"
+		case quick:
+			// Any other quick literal is a version (v1, v2beta1), which
+			// isVersionLike would confirm (TestQuickKindAgrees checks it).
+			versionPos = true
 		default:
 			versionPos = seg == "api" || seg == "rest" || isVersionLike(seg)
 		}
