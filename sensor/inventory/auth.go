@@ -6,52 +6,150 @@ import (
 	"github.com/apitap/apitap/sensor/exchange"
 )
 
+// Bits for the schemes that authSchemes names with a constant, so that an
+// endpoint tells by one mask test whether a request's schemes are all known
+// to it. authOther stands for a scheme the request named itself, which no
+// mask can hold.
+const (
+	authNone uint16 = 1 << iota
+	authBasic
+	authBearer
+	authJWT
+	authAPIKeyHeader
+	authAPIKeyQuery
+	authAPIKeyCookie
+	authSessionCookie
+	authUnknown
+	authOther
+)
+
 // authSchemes appends the credential schemes the request carried (never the
 // values) to out and returns it; "none" when there is none.
-//
-// It runs on every exchange, so names are told apart by length before any
-// comparison, and no map is hashed for the headers that carry nothing.
 func authSchemes(ex *exchange.Exchange, out []string) []string {
-	n := len(out)
-	for i := range ex.Request.Headers {
-		h := &ex.Request.Headers[i]
-		switch len(h.Name) {
-		case len("authorization"), len("proxy-authorization"):
-			if h.Name == "authorization" || h.Name == "proxy-authorization" {
-				out = append(out, authorizationScheme(h.Value))
-				continue
-			}
-		case len("cookie"):
-			if h.Name == "cookie" {
-				out = cookieSchemes(h.Value, out)
-				continue
-			}
-		}
-		if exchange.IsAPIKeyHeader(h.Name) {
-			out = append(out, "api-key-header")
-		}
-	}
-	for _, k := range ex.QueryKeys {
-		if exchange.IsCredentialQueryKey(k) {
-			out = append(out, "api-key-query")
-			break
+	out, _ = authSchemeSet(ex, out)
+	return out
+}
+
+// authSchemeSet is authSchemes that also returns the bits of the schemes it
+// appended.
+//
+// It runs on every header of every exchange, and nearly every header
+// carries nothing: credHint rules those out by length and first and last
+// byte before any string is compared. The loop is all that runs for most
+// headers, and the names are told apart out of line, so that the code an
+// exchange runs through stays small.
+func authSchemeSet(ex *exchange.Exchange, out []string) ([]string, uint16) {
+	var bits uint16
+	hs := ex.Request.Headers
+	for i := range hs {
+		if credHint.maybe(hs[i].Name) {
+			out = credHeader(&hs[i], out, &bits)
 		}
 	}
-	if len(out) == n {
+	if len(ex.QueryKeys) > 0 && credentialQuery(ex.QueryKeys) {
+		out = append(out, "api-key-query")
+		bits |= authAPIKeyQuery
+	}
+	if bits == 0 {
 		out = append(out, "none")
+		bits = authNone
+	}
+	return out, bits
+}
+
+// credHeader appends the schemes header h carries, if any, and adds their
+// bits to bits.
+//
+//go:noinline
+func credHeader(h *exchange.Header, out []string, bits *uint16) []string {
+	switch h.Name {
+	case "authorization", "proxy-authorization":
+		s, b := authorization(h.Value)
+		*bits |= b
+		return append(out, s)
+	case "cookie":
+		out, b := cookieSchemes(h.Value, out)
+		*bits |= b
+		return out
+	}
+	if exchange.IsAPIKeyHeader(h.Name) {
+		*bits |= authAPIKeyHeader
+		return append(out, "api-key-header")
 	}
 	return out
 }
 
+// credentialQuery reports whether any query parameter carries a
+// credential.
+//
+//go:noinline
+func credentialQuery(keys []string) bool {
+	for _, k := range keys {
+		if exchange.IsCredentialQueryKey(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// nameHint is a filter over lower-case header names: per name length, the
+// first and last bytes (folded to 5 bits) of the names it was built from.
+// maybe is true for every one of those names, and for few others.
+type nameHint struct{ first, last [32]uint32 }
+
+func newNameHint(names ...string) *nameHint {
+	h := new(nameHint)
+	for _, n := range names {
+		if n == "" || len(n) >= len(h.first) {
+			panic("inventory: header name out of hint range: " + n)
+		}
+		h.first[len(n)] |= 1 << (n[0] & 31)
+		h.last[len(n)] |= 1 << (n[len(n)-1] & 31)
+	}
+	return h
+}
+
+func (h *nameHint) maybe(name string) bool {
+	l := len(name)
+	return l > 0 && l < len(h.first) && h.first[l]&(1<<(name[0]&31)) != 0 &&
+		h.last[l]&(1<<(name[l-1]&31)) != 0
+}
+
+// credHint covers the headers authSchemes reads.
+var credHint = newNameHint(append(exchange.APIKeyHeaders(),
+	"authorization", "proxy-authorization", "cookie")...)
+
+// deprecHint covers the response headers that mark an endpoint deprecated.
+var deprecHint = newNameHint("deprecation", "sunset")
+
+// hasDeprecation reports whether a response carries Deprecation or Sunset,
+// in one pass over its headers.
+func hasDeprecation(m *exchange.Message) bool {
+	for i := range m.Headers {
+		if name := m.Headers[i].Name; deprecHint.maybe(name) &&
+			(name == "deprecation" || name == "sunset") {
+			return true
+		}
+	}
+	return false
+}
+
 func authorizationScheme(v string) string {
+	s, _ := authorization(v)
+	return s
+}
+
+// authorization names the scheme of an Authorization value and returns its
+// bit.
+func authorization(v string) (string, uint16) {
 	// The usual header, "Bearer <token>" with nothing to trim, takes a
 	// path of its own: it is on nearly every request of most APIs.
 	if len(v) > len("Bearer ") && v[:len("Bearer ")] == "Bearer " &&
 		plainEdge(v[len("Bearer ")]) && plainEdge(v[len(v)-1]) {
 		if looksJWT(v[len("Bearer "):]) {
-			return "jwt"
+			return "jwt", authJWT
 		}
-		return "bearer"
+		return "bearer", authBearer
 	}
 	v = trimSpace(v)
 	scheme, cred := v, ""
@@ -62,20 +160,20 @@ func authorizationScheme(v string) string {
 	// allocate, and EqualFold's Unicode path is more than these need.
 	switch {
 	case foldEqual(scheme, "basic"):
-		return "basic"
+		return "basic", authBasic
 	case foldEqual(scheme, "bearer"):
 		if looksJWT(trimSpace(cred)) {
-			return "jwt"
+			return "jwt", authJWT
 		}
-		return "bearer"
+		return "bearer", authBearer
 	case scheme == "":
-		return "unknown"
+		return "unknown", authUnknown
 	}
 	s := strings.ToLower(scheme)
 	if len(s) > 24 {
-		return "unknown"
+		return "unknown", authUnknown
 	}
-	return s
+	return s, authOther
 }
 
 // foldEqual is strings.EqualFold(s, lower) for a lower-case ASCII word,
@@ -132,7 +230,7 @@ func looksJWT(s string) bool {
 }
 
 // cookieSchemes looks at cookie names only.
-func cookieSchemes(v string, out []string) []string {
+func cookieSchemes(v string, out []string) ([]string, uint16) {
 	session, key := false, false
 	for part := range strings.SplitSeq(v, ";") {
 		name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
@@ -145,11 +243,14 @@ func cookieSchemes(v string, out []string) []string {
 			key = true
 		}
 	}
+	var bits uint16
 	if session {
 		out = append(out, "session-cookie")
+		bits |= authSessionCookie
 	}
 	if key {
 		out = append(out, "api-key-cookie")
+		bits |= authAPIKeyCookie
 	}
-	return out
+	return out, bits
 }

@@ -60,25 +60,41 @@ type service struct {
 	// only what the full lookup would return: merge clears them, since it
 	// is the only step that removes endpoints or changes what Apply gives.
 	byPath  map[string]*pathEndpoints // key: a path without parameters
-	byShape map[shapeKey]*endpoint
+	byShape map[*template.Shape]*pathEndpoints
 	// pathLens has bit len(p)%64 set for every path p in byPath: most
 	// paths carry ids, are never in byPath, and this rules out most of
 	// them before their bytes are hashed.
 	pathLens uint64
 }
 
-// pathEndpoints are the endpoints of one literal path, one per method
-// seen; a path is rarely called with more than a few.
+// pathEndpoints are the endpoints of one literal path or of one interned
+// shape, one per method seen; a path is rarely called with more than a few.
+// Shapes are shared pointers: a map keyed by one hashes a word, not a
+// string, and the method is found by a short scan.
 type pathEndpoints [4]*endpoint
 
-type epKey struct{ method, template string }
-
-// shapeKey names an endpoint by its interned template shape. Shapes are
-// shared pointers, so hashing one costs less than hashing its template.
-type shapeKey struct {
-	shape  *template.Shape
-	method string
+// find returns the endpoint of method, or nil.
+func (pe *pathEndpoints) find(method string) *endpoint {
+	for _, ep := range pe {
+		if ep != nil && ep.Method == method {
+			return ep
+		}
+	}
+	return nil
 }
+
+// put adds ep, unless all slots hold other endpoints: a fifth method of a
+// path is looked up the long way.
+func (pe *pathEndpoints) put(ep *endpoint) {
+	for i := range pe {
+		if pe[i] == nil || pe[i] == ep {
+			pe[i] = ep
+			return
+		}
+	}
+}
+
+type epKey struct{ method, template string }
 
 // maxLookupCache bounds byPath and byShape per service; a full cache is
 // cleared, which only costs the full lookups again.
@@ -93,6 +109,7 @@ type endpoint struct {
 	clients    clientSet
 	lastClient netip.Addr // the client of the last exchange, already in clients
 	lastStatus int        // 1 + the status of the last exchange (in statuses); 0: none
+	authKnown  uint16     // bits (authNone, …) of schemes in Auth, or that a full Auth refused
 	nonClient  bool       // a non-4xx response was seen
 	deprecHdr  bool       // a response carried Deprecation or Sunset
 	reqSamples int
@@ -126,11 +143,23 @@ func (inv *Inventory) Add(ex *exchange.Exchange) {
 		router = svc.doc.Router
 	}
 	shape := inv.tp.Template(ex.Path, router)
-	if ep := svc.byShape[shapeKey{shape, ex.Method}]; ep != nil {
-		svc.rememberPath(ex.Path, shape, ep)
-		inv.update(svc, ep, ex)
-		return
+	if pe := svc.byShape[shape]; pe != nil {
+		if ep := pe.find(ex.Method); ep != nil {
+			svc.rememberPath(ex.Path, shape, ep)
+			inv.update(svc, ep, ex)
+			return
+		}
 	}
+	inv.addNew(svc, ex, shape)
+}
+
+// addNew is Add for a path whose shape has not led to an endpoint of its
+// method yet: it collapses the template, finds or creates the endpoint and
+// caches the way there. It is kept out of Add, which runs for every
+// exchange, to keep that one short.
+//
+//go:noinline
+func (inv *Inventory) addNew(svc *service, ex *exchange.Exchange, shape *template.Shape) {
 	tmpl := shape.Template
 	if !shape.FromSpec {
 		tmpl = svc.collapser.Apply(tmpl)
@@ -165,11 +194,7 @@ func (s *service) byLiteralPath(method, path string) *endpoint {
 		return nil
 	}
 	if pe := s.byPath[path]; pe != nil {
-		for _, ep := range pe {
-			if ep != nil && ep.Method == method {
-				return ep
-			}
-		}
+		return pe.find(method)
 	}
 	return nil
 }
@@ -178,10 +203,15 @@ func (s *service) byLiteralPath(method, path string) *endpoint {
 // endpoint's and the shape's own strings, never the exchange's, so that
 // the cache keeps no exchange memory alive.
 func (s *service) remember(path string, shape *template.Shape, ep *endpoint) {
-	if len(s.byShape) >= maxLookupCache {
-		clear(s.byShape)
+	pe := s.byShape[shape]
+	if pe == nil {
+		if len(s.byShape) >= maxLookupCache {
+			clear(s.byShape)
+		}
+		pe = new(pathEndpoints)
+		s.byShape[shape] = pe
 	}
-	s.byShape[shapeKey{shape, ep.Method}] = ep
+	pe.put(ep)
 	s.rememberPath(path, shape, ep)
 }
 
@@ -202,12 +232,7 @@ func (s *service) rememberPath(path string, shape *template.Shape, ep *endpoint)
 		s.byPath[shape.Template] = pe
 		s.pathLens |= 1 << (len(path) & 63)
 	}
-	for i := range pe {
-		if pe[i] == nil || pe[i] == ep {
-			pe[i] = ep
-			return
-		}
-	}
+	pe.put(ep)
 }
 
 // forget drops the lookup caches; see service.byPath.
@@ -222,13 +247,21 @@ func (inv *Inventory) service(ex *exchange.Exchange) *service {
 	for i, s := range inv.recent {
 		if s != nil && s.key.server == ex.Server &&
 			(ex.Host == "" && s.ipHost || ex.Host != "" && s.key.host == ex.Host) {
+			// Swapped to the front, not shifted: the order only decides
+			// which key is compared first, and a swap is two stores.
 			if i > 0 {
-				copy(inv.recent[1:i+1], inv.recent[:i])
-				inv.recent[0] = s
+				inv.recent[0], inv.recent[i] = s, inv.recent[0]
 			}
 			return s
 		}
 	}
+	return inv.serviceMiss(ex)
+}
+
+// serviceMiss is service for a service not among the recent ones.
+//
+//go:noinline
+func (inv *Inventory) serviceMiss(ex *exchange.Exchange) *service {
 	host := ex.Host
 	if host == "" {
 		host = ex.Server.Addr().String()
@@ -250,7 +283,7 @@ func (inv *Inventory) serviceFor(server netip.AddrPort, host string, outbound bo
 	}
 	s := &service{key: k, name: server.String(), endpoints: map[epKey]*endpoint{},
 		aliases: map[string]string{}, byPath: map[string]*pathEndpoints{},
-		byShape: map[shapeKey]*endpoint{}, ipHost: host == server.Addr().String()}
+		byShape: map[*template.Shape]*pathEndpoints{}, ipHost: host == server.Addr().String()}
 	doc := inv.specs.For(host, server.Addr().String(), server.Port())
 	if doc != nil && !(outbound && !anyAbsolute(doc)) {
 		s.doc = doc
@@ -349,6 +382,13 @@ func (inv *Inventory) paramsFromTemplate(ep *endpoint, shape *template.Shape) {
 }
 
 // update folds ex into ep.
+//
+// It runs for every exchange, and nearly every exchange repeats what its
+// endpoint has seen. What only something new needs (a new status or
+// client, event reasons, body samples) sits in functions of its own, so
+// that the common path is short in code as well as in instructions: it
+// runs between the parsing core's steps and evicts less of their code
+// from the instruction cache.
 func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) {
 	var changed []string
 	ep.Requests++
@@ -361,10 +401,7 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 	// Most calls repeat the status of the call before; only a different
 	// one can be new to the map.
 	if ex.Status+1 != ep.lastStatus {
-		ep.lastStatus = ex.Status + 1
-		if !ep.statuses.has(ex.Status) {
-			changed = append(changed, "status "+strconv.Itoa(ex.Status))
-		}
+		changed = newStatus(ep, ex.Status, changed)
 	}
 	ep.statuses.add(ex.Status, 1)
 	if ex.Status != 0 && (ex.Status < 400 || ex.Status >= 500) {
@@ -378,11 +415,7 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 		// every call comes from a known one, and a lookup is cheaper than
 		// an assignment that finds the key already there.
 		if !ep.clients.has(c) {
-			if ep.clients.len() < inv.cfg.maxClients() {
-				ep.clients.add(c)
-			} else {
-				ep.ClientsCapped = true
-			}
+			inv.newClient(ep, c)
 		}
 	}
 	ep.Direction = ex.Direction.String()
@@ -398,25 +431,79 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 			changed = append(changed, "query param")
 		}
 	}
-	inv.scratch = authSchemes(ex, inv.scratch[:0])
+	var auth uint16
+	inv.scratch, auth = authSchemeSet(ex, inv.scratch[:0])
+	// An endpoint's callers send few schemes, each already in Auth after
+	// its first call (Auth never loses a member): only a scheme without a
+	// bit in authKnown needs the list.
+	if auth&^ep.authKnown != 0 {
+		changed = inv.newAuth(ep, auth, changed)
+	}
+	if !ep.deprecHdr && hasDeprecation(&ex.Response) {
+		ep.deprecHdr = true
+		changed = append(changed, "deprecation header")
+	}
+
+	// Field names from sampled JSON bodies.
+	if n := inv.cfg.fieldSamples(); ep.reqSamples < n && len(ex.Request.Body) > 0 ||
+		ep.rspSamples < n && len(ex.Response.Body) > 0 {
+		inv.sample(ep, ex)
+	}
+
+	if ep.op != nil {
+		if inv.checkDrift(ep, ex) {
+			changed = append(changed, "drift")
+		}
+	}
+	if len(changed) > 0 && ep.Requests > 1 {
+		inv.emitUpdate(svc, ep, ex.End, changed)
+	}
+}
+
+// newStatus notes a status that differs from the last call's, and appends
+// the reason for an event when ep has never answered with it.
+//
+//go:noinline
+func newStatus(ep *endpoint, status int, changed []string) []string {
+	ep.lastStatus = status + 1
+	if !ep.statuses.has(status) {
+		changed = append(changed, "status "+strconv.Itoa(status))
+	}
+	return changed
+}
+
+// newClient adds a client ep has not seen, up to the limit.
+//
+//go:noinline
+func (inv *Inventory) newClient(ep *endpoint, c netip.Addr) {
+	if ep.clients.len() < inv.cfg.maxClients() {
+		ep.clients.add(c)
+	} else {
+		ep.ClientsCapped = true
+	}
+}
+
+// newAuth adds the schemes in inv.scratch, whose bits are auth, to ep.Auth
+// and appends a reason for each new one.
+//
+//go:noinline
+func (inv *Inventory) newAuth(ep *endpoint, auth uint16, changed []string) []string {
 	for _, a := range inv.scratch {
 		if add(&ep.Auth, a, 16) {
 			changed = append(changed, "auth "+a)
 		}
 	}
+	// Each is in Auth now, or Auth is full: either way adding it again
+	// changes nothing.
+	ep.authKnown |= auth &^ authOther
+	return changed
+}
 
-	if !ep.deprecHdr {
-		if _, ok := ex.Response.Header("deprecation"); ok {
-			ep.deprecHdr = true
-		} else if _, ok := ex.Response.Header("sunset"); ok {
-			ep.deprecHdr = true
-		}
-		if ep.deprecHdr {
-			changed = append(changed, "deprecation header")
-		}
-	}
-
-	// Field names from sampled JSON bodies.
+// sample reads field names from ex's JSON bodies while ep still takes
+// samples.
+//
+//go:noinline
+func (inv *Inventory) sample(ep *endpoint, ex *exchange.Exchange) {
 	if ep.reqSamples < inv.cfg.fieldSamples() && len(ex.Request.Body) > 0 &&
 		isJSON(ex.Request.ContentType) {
 		ep.reqSamples++
@@ -433,16 +520,13 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 		}
 		inv.fields.walk(ex.Response.Body, ep.ResponseFields, inv.cfg.maxDepth(), inv.cfg.maxFields())
 	}
+}
 
-	if ep.op != nil {
-		if inv.checkDrift(ep, ex) {
-			changed = append(changed, "drift")
-		}
-	}
-	if len(changed) > 0 && ep.Requests > 1 {
-		inv.emit(Event{Kind: EventUpdate, Time: ex.End, Reason: strings.Join(changed, ", ")},
-			ep, svc)
-	}
+// emitUpdate queues an update event whose reason lists what changed.
+//
+//go:noinline
+func (inv *Inventory) emitUpdate(svc *service, ep *endpoint, at time.Time, changed []string) {
+	inv.emit(Event{Kind: EventUpdate, Time: at, Reason: strings.Join(changed, ", ")}, ep, svc)
 }
 
 // checkDrift compares ex with the documented operation and reports whether

@@ -413,3 +413,55 @@ func TestAddAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateReasons pins the reason of each update event as one endpoint
+// sees new statuses, content types, query keys, auth schemes and a
+// deprecation header, and that repeats of any of them (the fast paths of
+// update) queue nothing.
+func TestUpdateReasons(t *testing.T) {
+	reqCT := func(ct string) exOpt {
+		return func(ex *exchange.Exchange) { ex.Request.ContentType = ct }
+	}
+	reqHdr := func(name, value string) exOpt {
+		return func(ex *exchange.Exchange) {
+			ex.Request.Headers = []exchange.Header{{Name: name, Value: value}}
+		}
+	}
+	steps := []struct {
+		name string
+		ex   *exchange.Exchange
+		want string // "" for no event
+	}{
+		{"first call creates", mkEx("GET", "/orders", 200), ""},
+		{"repeat", mkEx("GET", "/orders", 200), ""},
+		{"new status", mkEx("GET", "/orders", 503), "status 503"},
+		{"known status again", mkEx("GET", "/orders", 200), ""},
+		{"request content type", mkEx("GET", "/orders", 200, reqCT("text/plain")),
+			"request content type"},
+		{"query key and api key", mkEx("GET", "/orders", 200, query("limit"),
+			reqHdr("x-api-key", "k")), "query param, auth api-key-header"},
+		{"known key, other client", mkEx("GET", "/orders", 200, client("10.0.0.7"),
+			reqHdr("x-api-key", "k")), ""},
+		{"no credential", mkEx("GET", "/orders", 200, noAuth), "auth none"},
+		{"scheme the request names", mkEx("GET", "/orders", 200, reqHdr("authorization", "Digest x")),
+			"auth digest"},
+		{"same named scheme", mkEx("GET", "/orders", 200, reqHdr("authorization", "Digest y")), ""},
+		{"cookie", mkEx("GET", "/orders", 200, reqHdr("cookie", "sid=1; api_key=2")),
+			"auth session-cookie, auth api-key-cookie"},
+		{"sunset", mkEx("GET", "/orders", 200, header("sunset", "x")), "deprecation header"},
+		{"sunset again", mkEx("GET", "/orders", 200, header("sunset", "x")), ""},
+	}
+	inv := New(Config{}, nil)
+	for i, st := range steps {
+		inv.Add(st.ex)
+		var got string
+		for _, e := range inv.Events() {
+			if e.Kind == EventUpdate {
+				got = e.Reason
+			}
+		}
+		if got != st.want {
+			t.Errorf("step %d (%s): update reason %q; want %q", i, st.name, got, st.want)
+		}
+	}
+}

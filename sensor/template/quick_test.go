@@ -61,9 +61,22 @@ func checkQuick(t *testing.T, seg string, k Kind, ok bool) {
 	if !ok {
 		return
 	}
+	// scan takes a quick literal that is not all lower-case letters for a
+	// version without asking isVersionLike.
+	if all := quickClasses(seg); k == KindLiteral && all&cLower == 0 && !isVersionLike(seg) {
+		t.Fatalf("quickKind(%q) is a literal, neither a word nor a version", seg)
+	}
 	for _, vp := range []bool{false, true} {
 		if want := Classify(seg, vp); k != want {
 			t.Fatalf("quickKind(%q) = %v; Classify(%q, %v) = %v", seg, k, seg, vp, want)
 		}
 	}
+}
+
+func quickClasses(seg string) uint8 {
+	all := uint8(0xff)
+	for i := 0; i < len(seg); i++ {
+		all &= class[seg[i]]
+	}
+	return all
 }
