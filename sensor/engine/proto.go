@@ -93,7 +93,19 @@ func (w *Worker) dnsMessage(b []byte, src, dst netip.AddrPort, ts time.Time) {
 			name = next
 		}
 		ev.TTL = minTTL
+		// An empty list goes out as nil, whatever the worker emitted
+		// before: its reused buffers would make it empty but not nil after
+		// the first answer, and the output would depend on which worker a
+		// flow went to. The buffers are kept for the next event.
+		cnames, addrs := ev.CNAMEs, ev.Addrs
+		if len(cnames) == 0 {
+			ev.CNAMEs = nil
+		}
+		if len(addrs) == 0 {
+			ev.Addrs = nil
+		}
 		w.emit.DNS(ev)
+		ev.CNAMEs, ev.Addrs = cnames, addrs
 	}
 }
 
