@@ -11,11 +11,13 @@ import (
 )
 
 // Mapping is a plain pcap file mapped into memory, for readers that walk its
-// records without a read syscall or a copy. Several goroutines may walk it at
-// once, each with its own Records cursor; the mapping itself is read-only.
+// records without a read syscall or a copy. Several goroutines may read it
+// at once, each with its own Records cursor: each walking every record, or
+// one walking and the others following it, reading the records whose
+// offsets it hands them (Records.Follow). The mapping itself is read-only.
 //
 // A file that shrinks while it is mapped makes the pages past its new end
-// fault (SIGBUS). A goroutine that walks a Mapping must call
+// fault (SIGBUS). A goroutine that reads a Mapping's records must call
 // debug.SetPanicOnFault(true) first and pass what it recovers to
 // Records.Fault, which turns such a fault into ErrTruncated.
 //
@@ -182,18 +184,10 @@ func (r *Records) Next() (data []byte, ci Info, err error) {
 		capU, lenU = l.Uint32(h[8:12]), l.Uint32(h[12:16])
 	}
 	caplen, length := int(capU), int(lenU)
-	if caplen > m.snaplen {
-		return nil, Info{}, r.fail(
-			fmt.Errorf("capture: record of %d bytes exceeds snaplen %d", caplen, m.snaplen))
-	}
-	if caplen > length {
-		return nil, Info{}, r.fail(
-			fmt.Errorf("capture: record captured %d bytes of a %d-byte packet", caplen, length))
-	}
 	start := r.off + pcapRecordLen
 	end := start + caplen
-	if end > len(m.data) {
-		return nil, Info{}, r.fail(ErrTruncated)
+	if caplen > m.snaplen || caplen > length || end > len(m.data) {
+		return nil, Info{}, r.fail(m.badRecord(caplen, length))
 	}
 	// Touch every page the record reaches into past its header's: should
 	// the file have shrunk, the fault comes here, between packets, rather
@@ -220,6 +214,88 @@ func (r *Records) Next() (data []byte, ci Info, err error) {
 	ts := time.Unix(0, ns).UTC()
 	return data, Info{Timestamp: ts, CaptureLength: caplen, Length: length,
 		LinkType: m.link}, nil
+}
+
+// Follow returns the record whose header starts at off, for a cursor that
+// follows another one instead of walking: the walking goroutine reads a
+// record's offset with Offset, calls Next, and hands the offset on; the
+// follower reads that record with Follow. off must be such an offset, of a
+// record Next returned without an error, or the bytes returned are not a
+// record. The header is read again, so a file rewritten since gives the
+// error Next would give for it. Follow does not fault pages in (the walker's
+// Next did) nor publish the cursor's position: a follower says how far it
+// has come with Pass.
+func (r *Records) Follow(off int) (data []byte, ci Info, err error) {
+	if r.err != nil {
+		return nil, Info{}, r.err
+	}
+	m := r.m
+	h := m.data[off : off+pcapRecordLen]
+	var sec, frac, capU, lenU uint32
+	if m.big {
+		b := binary.BigEndian
+		sec, frac = b.Uint32(h[0:4]), b.Uint32(h[4:8])
+		capU, lenU = b.Uint32(h[8:12]), b.Uint32(h[12:16])
+	} else {
+		l := binary.LittleEndian
+		sec, frac = l.Uint32(h[0:4]), l.Uint32(h[4:8])
+		capU, lenU = l.Uint32(h[8:12]), l.Uint32(h[12:16])
+	}
+	caplen, length := int(capU), int(lenU)
+	start := off + pcapRecordLen
+	end := start + caplen
+	if caplen > m.snaplen || caplen > length || end > len(m.data) {
+		return nil, Info{}, r.fail(m.badRecord(caplen, length))
+	}
+	data = m.data[start:end:end]
+	r.off = end
+	r.n++
+	ns := int64(sec)*1e9 + int64(frac*m.nanos)
+	if r.n == 1 || ns < r.first {
+		r.first = ns
+	}
+	if r.n == 1 || ns > r.last {
+		r.last = ns
+	}
+	return data, Info{Timestamp: time.Unix(0, ns).UTC(), CaptureLength: caplen,
+		Length: length, LinkType: m.link}, nil
+}
+
+// Pass says that a following cursor will read no record before off any
+// more, so that the pages below it can be given back once every cursor has
+// passed them. A follower whose records are few would otherwise hold every
+// page after its last one.
+func (r *Records) Pass(off int) {
+	if int64(off) > r.pos.Load() {
+		r.publish(off)
+	}
+}
+
+// badRecord returns why a record header that Next or Follow refused is
+// wrong, in the words ReadPacket uses: its length, or the end of the file.
+func (m *Mapping) badRecord(caplen, length int) error {
+	switch {
+	case caplen > m.snaplen:
+		return fmt.Errorf("capture: record of %d bytes exceeds snaplen %d", caplen, m.snaplen)
+	case caplen > length:
+		return fmt.Errorf("capture: record captured %d bytes of a %d-byte packet", caplen, length)
+	}
+	return ErrTruncated
+}
+
+// prefetchRecord is how much of a record Prefetch asks for: its header and a
+// full-sized Ethernet frame. Most packets fit; the rest of a longer one
+// comes on demand, in order, which the hardware prefetcher follows.
+const prefetchRecord = pcapRecordLen + 1518
+
+// Prefetch asks the CPU for the start of the record at off, which a
+// following cursor is about to read: offsets come from another goroutine
+// ahead of their records, so the follower can ask before it needs them,
+// where a walker has to ask for the whole file. Like Follow, it wants the
+// offset of a record Next returned.
+func (r *Records) Prefetch(off int) {
+	m := r.m
+	prefetch(unsafe.Pointer(&m.data[off]), uintptr(min(prefetchRecord, len(m.data)-off)))
 }
 
 // publish records that r walked to pos and gives back the pages that every

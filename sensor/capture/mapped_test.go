@@ -198,3 +198,62 @@ func FuzzRecords(f *testing.F) {
 		compareRecords(t, path)
 	})
 }
+
+// TestFollow walks a capture with one cursor and reads every record again
+// through a second one that follows by offset, as a worker handed the
+// offsets would: the same bytes, the same information and the same times.
+// The follower holds the pages back until it passes them.
+func TestFollow(t *testing.T) {
+	le, _ := syntheticPcap(20000, 2400) // about 24 MB
+	for name, b := range map[string][]byte{"little-endian": le, "big-endian": bigEndian(le)} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "follow.pcap")
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := OpenFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			m, err := s.Map()
+			if m == nil || err != nil {
+				t.Fatalf("Map() = %v, %v; want a mapping", m, err)
+			}
+			walker, follower := m.Records(), m.Records()
+			var offs []int
+			var datas [][]byte
+			var infos []Info
+			for {
+				off := int(walker.Offset())
+				data, ci, err := walker.Next()
+				if err != nil {
+					break
+				}
+				offs, datas, infos = append(offs, off), append(datas, data), append(infos, ci)
+			}
+			if got := m.released.Load(); got != 0 {
+				t.Fatalf("%d bytes given back before the follower passed any", got)
+			}
+			for i, off := range offs {
+				follower.Prefetch(off)
+				data, ci, err := follower.Follow(off)
+				if err != nil || !bytes.Equal(data, datas[i]) || ci != infos[i] {
+					t.Fatalf("Follow(%d) = %d bytes, %+v, %v; want %d bytes, %+v", off, len(data),
+						ci, err, len(datas[i]), infos[i])
+				}
+				if i == len(offs)/2 {
+					follower.Pass(off)
+					if m.released.Load() == 0 {
+						t.Fatalf("Pass(%d) with every other cursor at the end gave nothing back",
+							off)
+					}
+				}
+			}
+			wf, wl := walker.Times()
+			if f, l := follower.Times(); !f.Equal(wf) || !l.Equal(wl) {
+				t.Errorf("follower times %v–%v; want the walker's %v–%v", f, l, wf, wl)
+			}
+		})
+	}
+}
