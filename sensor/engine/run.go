@@ -72,12 +72,11 @@ type sharedSource interface {
 // means everything runs on the calling goroutine), and reports to emit.
 // emit must be safe for concurrent use when workers > 1.
 //
-// A plain pcap file (capture.FileSource.Map) is mapped into memory and every
-// worker walks all of it, keeping its own flows' packets (see runMapped);
-// other sources are read by one goroutine that hands packets to the
-// workers. Either way each worker sees its flows' packets in capture order.
-// As every worker walks the whole mapped file, a worker beyond the CPUs
-// available costs a walk of the file without adding any parallelism.
+// A plain pcap file (capture.FileSource.Map) is mapped into memory: the
+// first worker walks it and hands each other worker the offsets of its
+// flows' packets (see runMapped). Other sources are read by one goroutine
+// that hands packets to the workers. Either way each worker sees its flows'
+// packets in capture order.
 func Run(src capture.Source, cfg *Config, workers int, emit Emitter, progress Progress) *Summary {
 	if workers < 1 {
 		workers = 1
@@ -251,9 +250,9 @@ func runSharded(src capture.Source, dec *decode.Decoder, cfg *Config, n int, emi
 
 // shardOf hashes a packet's flow for sharding: both directions of a flow
 // hash alike. Every packet is hashed, by the reader or, on a mapped file,
-// by every worker, so this takes a few multiplications rather than
-// flow.Hash's loop over address bytes; only consistency matters, not
-// agreement with flow.Hash.
+// by the walker (mostly through rawShard, which must agree), so this takes
+// a few multiplications rather than flow.Hash's loop over address bytes;
+// only consistency matters, not agreement with flow.Hash.
 func shardOf(p *decode.Packet) uint32 {
 	return flowHash(endpointHash(p.Src, p.SrcPort), endpointHash(p.Dst, p.DstPort), p.Proto)
 }
@@ -267,8 +266,7 @@ func flowHash(a, b uint64, proto uint8) uint32 {
 // endpointHash mixes an address and port. An IPv4 address fills the low 32
 // bits, an IPv6 one is folded to 64, and the port goes above 48. IPv4 takes
 // As4: As16 spells the address out byte by byte and reads it back, which
-// made the hash cost several times more, and every worker of a mapped run
-// hashes every packet.
+// made the hash cost several times more, and every packet is hashed.
 func endpointHash(a netip.Addr, port uint16) uint64 {
 	if a.Is4() {
 		b := a.As4()
