@@ -191,8 +191,8 @@ func walkMapped(r *capture.Records, cfg *Config, emit Emitter, progress Progress
 // tunnel, another link type) the walker decodes with its shared decoder,
 // which finds the packet's flow once a datagram is whole, and then goes to
 // every follower, marked for the one that owns the flow. However the walk
-// ends, the rings are closed, so that the followers finish what they were
-// given and stop.
+// ends, the rings are closed (closing twice does no harm), so that the
+// followers finish what they were given and stop.
 func lead(r *capture.Records, rings []*ring, cfg *Config, emit Emitter, progress Progress,
 	out *walk) {
 	defer func() {
@@ -270,6 +270,10 @@ func lead(r *capture.Records, rings []*ring, cfg *Config, emit Emitter, progress
 			w.Packet(&p)
 			inPacket = false
 		}
+	}
+	// The followers can end their flows while the walker ends its own.
+	for _, q := range rings[1:] {
+		q.close()
 	}
 	out.stats = w.Finish()
 	out.first, out.last = r.Times()

@@ -125,6 +125,7 @@ func (q *ring) flush() {
 }
 
 // close publishes what is left and tells the consumer that nothing follows.
+// Closing a closed ring changes nothing.
 func (q *ring) close() {
 	q.head.Store(q.next)
 	q.closed.Store(true)
@@ -153,7 +154,11 @@ func (q *ring) get() (uint64, bool) {
 // peek returns the entry k places after the next one, if published.
 func (q *ring) peek(k uint64) (uint64, bool) {
 	if q.taken+k >= q.seenHead {
-		return 0, false
+		// A consumer that keeps up sees one batch at a time: look for the
+		// next one, or the end of each batch would go without a peek.
+		if q.seenHead = q.head.Load(); q.taken+k >= q.seenHead {
+			return 0, false
+		}
 	}
 	return q.buf[(q.taken+k)&q.mask], true
 }
