@@ -43,6 +43,10 @@ bench: ## Run the benchmarks (count 10) into $(BENCHOUT) for benchstat.
 bench-core: ## Run the whole-pipeline benchmark on the generated 300 MB capture once.
 	$(GO) test -run '^$$' -bench 'BenchmarkPipeline' -benchmem -count 1 -timeout 30m ./sensor/engine
 
+.PHONY: bench-analysis
+bench-analysis: ## What discovery and classification cost on top of the core (9 rounds, medians).
+	$(GO) test -run '^$$' -bench 'BenchmarkAnalysisOverhead' -benchtime 9x -timeout 30m ./sensor/analysis
+
 .PHONY: bench-live
 bench-live: build bench-core ## Replay the synthetic capture onto a veth at rising rates (root, tcpreplay).
 	APITAP_BENCH_LIVE=1 $(GO) test -tags e2e -count=1 -run TestLiveBenchE2E -v -timeout 20m ./scripts/lab

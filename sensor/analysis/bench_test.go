@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -95,6 +96,13 @@ func runLevel(tb testing.TB, path string, l level, key secret.Key) time.Duration
 // threads, steadier than wall time on a shared machine) and the slowdown
 // each layer costs: discovery against the core alone, and classification
 // against the run without it.
+//
+// Each iteration is a round that runs every level once, back to back, so
+// that a slow spell of a shared machine lands on the levels of one round
+// rather than on one level. The slowdowns are the medians of the rounds'
+// own ratios, which one disturbed round cannot move; the -total metrics
+// are the ratios of the summed CPU times. Run it with -benchtime Nx for N
+// rounds: 7 or more give a median worth quoting.
 func BenchmarkAnalysisOverhead(b *testing.B) {
 	// The large capture: analyses learn each endpoint's shape from its
 	// first few bodies, and a short capture would weigh that warm-up as if
@@ -112,17 +120,35 @@ func BenchmarkAnalysisOverhead(b *testing.B) {
 	}
 	runLevel(b, path, coreOnly, key) // warm the page cache
 	var d [4]time.Duration
+	var disc, class []float64
 	for b.Loop() {
+		var r [4]time.Duration
 		for l := coreOnly; l <= full; l++ {
-			d[l] += runLevel(b, path, l, key)
+			r[l] = runLevel(b, path, l, key)
+			d[l] += r[l]
 		}
+		disc = append(disc, r[discovery].Seconds()/r[coreOnly].Seconds()-1)
+		class = append(class, r[full].Seconds()/r[vendors].Seconds()-1)
 	}
 	n := float64(b.N)
 	for l, name := range []string{"core", "discovery", "vendors", "full"} {
 		b.ReportMetric(mb*n/d[l].Seconds(), name+"-MB/cpu-s")
 	}
-	b.ReportMetric(d[discovery].Seconds()/d[coreOnly].Seconds()-1, "discovery-slowdown")
-	b.ReportMetric(d[full].Seconds()/d[vendors].Seconds()-1, "classification-slowdown")
+	b.ReportMetric(median(disc), "discovery-slowdown")
+	b.ReportMetric(median(class), "classification-slowdown")
+	b.ReportMetric(d[discovery].Seconds()/d[coreOnly].Seconds()-1, "discovery-slowdown-total")
+	b.ReportMetric(d[full].Seconds()/d[vendors].Seconds()-1, "classification-slowdown-total")
+}
+
+// median returns the middle of xs (the mean of the two middle values when
+// their number is even); xs is sorted in place.
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 // BenchmarkTLSHeavy runs the pipeline with the vendor map on a capture in

@@ -372,7 +372,10 @@ func (a *Analyzer) Exchange(ex *exchange.Exchange) {
 		}
 	}
 
-	piiSeen := map[string]bool{}
+	// Made on first use: nearly every exchange has matches, few return
+	// personal data to a request without credentials, and a map made for
+	// each would cost its hash seed and setup.
+	var piiSeen map[string]bool
 	for _, m := range a.matches {
 		risk := a.risk(m, &e)
 		a.flow(m, &e, risk)
@@ -382,6 +385,9 @@ func (a *Analyzer) Exchange(ex *exchange.Exchange) {
 		}
 		if m.Direction == detect.DirResponse && m.Category == detect.CatPII && !e.auth &&
 			!piiSeen[m.Class] {
+			if piiSeen == nil {
+				piiSeen = make(map[string]bool)
+			}
 			piiSeen[m.Class] = true
 			a.raise(finding.PIIUnauthenticated, &e, risk, finding.SevMedium,
 				"Personal data ("+m.Class+") returned to a request without credentials",

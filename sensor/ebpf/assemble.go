@@ -90,6 +90,13 @@ func (a *assembler) record(raw []byte) {
 		return
 	}
 	data := raw[tlsEventSize : tlsEventSize+int(h.n)]
+	// A piece never reaches past its call: should one claim to, the bytes
+	// beyond the call's length are not the call's.
+	h.offset = min(h.offset, h.total)
+	if uint64(h.offset)+uint64(h.n) > uint64(h.total) {
+		data = data[:h.total-h.offset]
+		h.n = uint32(len(data))
+	}
 
 	p := a.pending[h.tid]
 	if p != nil && p.hdr.seq != h.seq {
@@ -109,15 +116,20 @@ func (a *assembler) record(raw []byte) {
 		p.lost = h.lost + h.offset // pieces before this one were lost
 		p.next = h.offset
 		a.pending[h.tid] = p
-	} else if h.offset != p.next {
+	} else if h.offset > p.next {
 		// A piece in the middle was lost: hand over what came before it,
 		// then continue with the gap as Lost.
 		a.emit(&p.hdr, p.data, p.lost)
 		p.data = p.data[:0]
 		p.lost = h.offset - p.next
+	} else if h.offset < p.next {
+		// The piece repeats bytes already joined, which the kernel side
+		// never sends on purpose: keep only what is new, as TCP would.
+		data = data[min(p.next-h.offset, h.n):]
+		h.offset = p.next
 	}
 	p.data = append(p.data, data...)
-	p.next = h.offset + h.n
+	p.next = h.offset + uint32(len(data))
 	p.touched = time.Now()
 	if h.last == 1 {
 		delete(a.pending, h.tid)

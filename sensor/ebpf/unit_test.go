@@ -206,3 +206,41 @@ func TestForcedTCXFailure(t *testing.T) {
 		t.Errorf("NewCapture(no interfaces) error = %v; want ErrNoInterfaces", err)
 	}
 }
+
+// FuzzAssembler feeds the TLS record assembler sequences of records whose
+// header fields come from the input, in the shapes a kernel under pressure
+// (or a bug) could produce: pieces out of order, repeated, past the call's
+// length, threads and calls interleaved. Nothing may panic, no chunk may
+// be longer than the longest call a record declared, and the bytes a chunk
+// reports lost may not exceed what the records declared in all.
+func FuzzAssembler(f *testing.F) {
+	f.Add([]byte{1, 1, 0, 3, 0, 0, 3, 1, 0})
+	f.Add([]byte{1, 1, 0, 12, 0, 0, 4, 0, 0, 1, 1, 0, 12, 0, 8, 4, 1, 0})
+	f.Add([]byte{1, 1, 1, 12, 0, 8, 4, 0, 0, 1, 1, 1, 12, 0, 0, 4, 1, 5, 2, 1, 0, 2, 0, 0, 2, 1, 0})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var got []gotChunk
+		a := newTestAssembler(&got)
+		a.max = 4 // pending calls, so that flushing runs too
+		var maxCall, declared int
+		// Each record takes 9 bytes: seq, tid, dir, total (in units of 16
+		// bytes, two bytes), offset (units of 16), length, last, lost.
+		for p := in; len(p) >= 9; p = p[9:] {
+			total := uint32(binary.LittleEndian.Uint16(p[3:])) * 16
+			off := uint32(p[5]) * 16 << (p[3] >> 6)
+			data := bytes.Repeat([]byte{'x'}, int(p[6])*16)
+			a.record(tlsRecord(uint64(p[0]), uint32(p[1]&3), Dir(p[2]&1), total, off, data,
+				p[7]&1 == 1, uint32(p[8])))
+			maxCall = max(maxCall, int(total), len(data))
+			declared += int(total) + int(p[8])
+		}
+		a.flushAll()
+		for i, c := range got {
+			if len(c.data) > maxCall {
+				t.Fatalf("chunk %d: %d bytes, longer than any call (%d)", i, len(c.data), maxCall)
+			}
+			if c.lost < 0 || c.lost > declared {
+				t.Fatalf("chunk %d: %d bytes lost; the records declared %d", i, c.lost, declared)
+			}
+		}
+	})
+}

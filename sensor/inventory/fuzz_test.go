@@ -33,3 +33,40 @@ func FuzzJSONFields(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLoad feeds Load's decoding step arbitrary JSON for a state file: a
+// damaged or hand-edited file must give an error or an inventory that keeps
+// working, never a crash at start-up. (The zstd layer around it is the
+// compression library's.) The seed is a real state with a collapse rule.
+func FuzzLoad(f *testing.F) {
+	inv := New(Config{}, nil)
+	inv.Add(mkEx("GET", "/customers/1", 200))
+	for _, n := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		inv.Add(mkEx("GET", "/teams/team"+n, 200))
+	}
+	seed, err := json.Marshal(inv.state())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add([]byte(`{"version":1,"services":[{"server":"10.0.0.1:8080","host":"shop.test",` +
+		`"rules":[null,{"pos":7}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var st stateFile
+		if json.Unmarshal(data, &st) != nil {
+			return
+		}
+		re := New(Config{}, nil)
+		if re.restore(&st, "fuzz.zst") != nil {
+			return
+		}
+		// What loaded must take traffic, report and save again.
+		re.Add(mkEx("GET", "/customers/2", 200))
+		re.Add(mkEx("POST", "/teams/teamz/members", 201))
+		re.Endpoints()
+		re.Findings()
+		if _, err := json.Marshal(re.state()); err != nil {
+			t.Fatalf("state after Load: %v", err)
+		}
+	})
+}

@@ -50,20 +50,7 @@ type endpointState struct {
 // atomically: a temp file in the same directory, synced, then renamed over
 // path. Pending events are not saved.
 func (inv *Inventory) Save(path string) (err error) {
-	st := stateFile{Version: stateVersion}
-	for _, svc := range inv.services {
-		ss := serviceState{Server: svc.name, Host: svc.key.host, Rules: svc.collapser.Rules(),
-			Aliases: svc.aliases}
-		for _, ep := range svc.endpoints {
-			es := endpointState{Endpoint: ep.Endpoint, FromSpec: ep.fromSpec,
-				StatusN: map[int]int64{}, NonClient: ep.nonClient, DeprecHdr: ep.deprecHdr,
-				ReqSamples: ep.reqSamples, RspSamples: ep.rspSamples, DriftSet: ep.drift}
-			ep.statuses.each(func(code int, n int64) { es.StatusN[code] = n })
-			ep.clients.each(func(a netip.Addr) { es.ClientList = append(es.ClientList, a) })
-			ss.Endpoints = append(ss.Endpoints, es)
-		}
-		st.Services = append(st.Services, ss)
-	}
+	st := inv.state()
 
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -79,7 +66,7 @@ func (inv *Inventory) Save(path string) (err error) {
 	if err != nil {
 		return fmt.Errorf("inventory: save: %w", err)
 	}
-	if err := json.NewEncoder(zw).Encode(&st); err != nil {
+	if err := json.NewEncoder(zw).Encode(st); err != nil {
 		zw.Close()
 		return fmt.Errorf("inventory: save: encode: %w", err)
 	}
@@ -96,6 +83,26 @@ func (inv *Inventory) Save(path string) (err error) {
 		return fmt.Errorf("inventory: save: %w", err)
 	}
 	return nil
+}
+
+// state is what Save writes: every service with its rules, aliases and
+// endpoints.
+func (inv *Inventory) state() *stateFile {
+	st := &stateFile{Version: stateVersion}
+	for _, svc := range inv.services {
+		ss := serviceState{Server: svc.name, Host: svc.key.host, Rules: svc.collapser.Rules(),
+			Aliases: svc.aliases}
+		for _, ep := range svc.endpoints {
+			es := endpointState{Endpoint: ep.Endpoint, FromSpec: ep.fromSpec,
+				StatusN: map[int]int64{}, NonClient: ep.nonClient, DeprecHdr: ep.deprecHdr,
+				ReqSamples: ep.reqSamples, RspSamples: ep.rspSamples, DriftSet: ep.drift}
+			ep.statuses.each(func(code int, n int64) { es.StatusN[code] = n })
+			ep.clients.each(func(a netip.Addr) { es.ClientList = append(es.ClientList, a) })
+			ss.Endpoints = append(ss.Endpoints, es)
+		}
+		st.Services = append(st.Services, ss)
+	}
+	return st
 }
 
 // Load replaces the inventory's endpoints with the state saved at path.
@@ -116,20 +123,38 @@ func (inv *Inventory) Load(path string) error {
 	if err := json.NewDecoder(io.Reader(zr)).Decode(&st); err != nil {
 		return fmt.Errorf("inventory: load %s: %w", path, err)
 	}
+	return inv.restore(&st, path)
+}
+
+// restore replaces the inventory's endpoints with st, read from path.
+func (inv *Inventory) restore(st *stateFile, path string) error {
 	if st.Version != stateVersion {
 		return fmt.Errorf("%w: %d in %s, want %d", ErrStateVersion, st.Version, path,
 			stateVersion)
 	}
 
-	inv.services = map[serviceKey]*service{}
-	inv.recent = [4]*service{}
-	inv.count = 0
-	for _, ss := range st.Services {
+	// Everything is checked before anything changes, so that a damaged file
+	// leaves the inventory as it was.
+	servers := make([]netip.AddrPort, len(st.Services))
+	for i, ss := range st.Services {
 		server, err := netip.ParseAddrPort(ss.Server)
 		if err != nil {
 			return fmt.Errorf("inventory: load %s: service %q: %w", path, ss.Server, err)
 		}
-		svc := inv.serviceFor(server, ss.Host, false)
+		servers[i] = server
+		for j, r := range ss.Rules {
+			if err := r.Check(); err != nil {
+				return fmt.Errorf("inventory: load %s: service %q: collapse rule %d: %w",
+					path, ss.Server, j, err)
+			}
+		}
+	}
+
+	inv.services = map[serviceKey]*service{}
+	inv.recent = [4]*service{}
+	inv.count = 0
+	for i, ss := range st.Services {
+		svc := inv.serviceFor(servers[i], ss.Host, false)
 		for _, r := range ss.Rules {
 			svc.collapser.AddRule(r)
 		}

@@ -3,6 +3,8 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -160,4 +162,29 @@ func TestMapping(t *testing.T) {
 	if set.For("other.internal", "10.0.0.3", 80) != nil {
 		t.Error("a mapped relative spec must not cover other hosts")
 	}
+}
+
+// FuzzParse feeds arbitrary documents to Parse, seeded with the test specs:
+// whatever a file holds, Parse returns a Spec or an error, and a Spec it
+// returns has operations with a method and a template.
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*")
+	for _, name := range files {
+		if data, err := os.ReadFile(name); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte("openapi: 3.0.3\npaths:\n  /a/{id}:\n    get:\n      responses: {'200': {description: ok}}\n"))
+	f.Add([]byte(`{"openapi":"3.1.0","paths":{"/x":{"$ref":"#/paths/~1x"}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sp, err := Parse("fuzz.yaml", data)
+		if err != nil {
+			return
+		}
+		for _, o := range sp.Ops {
+			if o.Method == "" || o.Template == "" {
+				t.Fatalf("operation without method or template: %+v", o)
+			}
+		}
+	})
 }

@@ -1,6 +1,8 @@
 package template
 
 import (
+	"errors"
+	"fmt"
 	"sort"
 	"strings"
 )
@@ -63,6 +65,21 @@ type Rule struct {
 	Suffix []string        `json:"suffix"`
 	Name   string          `json:"name"`
 	Keep   map[string]bool `json:"keep,omitempty"`
+}
+
+// Check reports what makes a rule unusable, as one read back from a state
+// file may be: the generic position must follow the prefix, and the name
+// must make one path segment.
+func (r *Rule) Check() error {
+	switch {
+	case r == nil:
+		return errors.New("empty rule")
+	case r.Pos != len(r.Prefix):
+		return fmt.Errorf("position %d after a prefix of %d segments", r.Pos, len(r.Prefix))
+	case r.Name == "" || strings.ContainsAny(r.Name, "/{}"):
+		return fmt.Errorf("parameter name %q", r.Name)
+	}
+	return nil
 }
 
 // Template returns the rule's template: prefix/{name}/suffix.
