@@ -267,9 +267,11 @@ func (a *AFPacket) Stats() []InterfaceStats {
 	return out
 }
 
-// Close stops the watcher, wakes every worker (their ReadPacket returns
-// io.EOF) and releases all sockets and rings. Packet data returned earlier
-// is unmapped and must not be used afterwards.
+// Close stops the watcher and wakes every worker. A worker's ReadPacket then
+// returns the packets its rings still held, then io.EOF, and releases the
+// rings (a worker never read is released here): read every worker to
+// io.EOF after Close, as each must to end its flows anyway. Packet data
+// stays valid until the next ReadPacket, as before Close.
 func (a *AFPacket) Close() error {
 	a.mu.Lock()
 	if a.closed {
@@ -435,6 +437,13 @@ type AFPacketWorker struct {
 	rings  []*ring    // owned by the reader
 	next   int        // round-robin position in rings
 	pfds   []unix.PollFd
+	// started is set by the first ReadPacket: from then on the reader, not
+	// Close, releases the rings (see drain). drainBy is when a drain that
+	// began stops waiting for the kernel; done is set once the rings are
+	// released and ReadPacket only reports io.EOF.
+	started bool
+	drainBy time.Time
+	done    bool
 }
 
 func (w *AFPacketWorker) add(r *ring) {
@@ -458,14 +467,17 @@ func (w *AFPacketWorker) wake() {
 }
 
 // reload applies pending adds and removes; only the reader calls it, so a
-// ring is never closed while it is being polled.
+// ring is never closed while it is being polled. Once the worker is closed
+// the eventfd is left alone: close releases it as soon as no ReadPacket runs.
 func (w *AFPacketWorker) reload() (closed bool) {
-	var buf [8]byte
-	_, _ = unix.Read(w.efd, buf[:])
 	w.mu.Lock()
 	add, rm, closed := w.pending, w.removed, w.closed
 	w.pending, w.removed = nil, nil
 	w.mu.Unlock()
+	if !closed {
+		var buf [8]byte
+		_, _ = unix.Read(w.efd, buf[:])
+	}
 
 	w.rings = append(w.rings, add...)
 	for _, r := range rm {
@@ -480,13 +492,18 @@ func (w *AFPacketWorker) reload() (closed bool) {
 // ReadPacket returns the next packet from any of the worker's rings. The
 // data points into the kernel ring and is valid until the next call. It
 // blocks until a packet arrives, or returns ErrIdle after IdleInterval
-// without one; after Close it returns io.EOF.
+// without one. After Close it returns what the rings still held (see
+// drain), then io.EOF.
 func (w *AFPacketWorker) ReadPacket() ([]byte, Info, error) {
 	w.readMu.Lock()
 	defer w.readMu.Unlock()
+	w.started = true
 	for {
-		if w.reload() {
+		if w.done {
 			return nil, Info{}, io.EOF
+		}
+		if !w.drainBy.IsZero() || w.reload() {
+			return w.drain()
 		}
 		// Drain ready blocks round-robin so that a busy interface cannot
 		// starve a quiet one.
@@ -522,9 +539,69 @@ func (w *AFPacketWorker) ReadPacket() ([]byte, Info, error) {
 	}
 }
 
+// drain is ReadPacket once the capture is closed. A stop under load finds
+// packets in the rings that the kernel delivered and counted, and dropping
+// them would lose their exchanges without a trace; so drain hands out the
+// blocks the kernel filled, and those it retires within two block timeouts
+// (the one it was filling), but no more than a ring's worth of blocks, so
+// that traffic that keeps coming cannot hold the stop. Then it releases the
+// rings and reports io.EOF.
+func (w *AFPacketWorker) drain() ([]byte, Info, error) {
+	if w.drainBy.IsZero() {
+		w.drainBy = time.Now().Add(2*w.parent.cfg.BlockTimeout + 10*time.Millisecond)
+		for _, r := range w.rings {
+			r.draining, r.budget = true, r.numBlocks
+		}
+	}
+	for {
+		spent := 0
+		for range w.rings {
+			r := w.rings[w.next%len(w.rings)]
+			if data, ci, ok := r.next(); ok {
+				return data, ci, nil
+			}
+			if r.spent() {
+				spent++
+			}
+			w.next++
+		}
+		wait := time.Until(w.drainBy)
+		if spent == len(w.rings) || wait <= 0 {
+			break
+		}
+		// Wait for the kernel to retire a block; the eventfd has no say
+		// now, only the rings.
+		w.pfds = w.pfds[:0]
+		for _, r := range w.rings {
+			if !r.spent() {
+				w.pfds = append(w.pfds, unix.PollFd{Fd: int32(r.fd), Events: unix.POLLIN})
+			}
+		}
+		if _, err := unix.Poll(w.pfds, int(wait/time.Millisecond)+1); err != nil &&
+			err != unix.EINTR {
+			break
+		}
+	}
+	w.release()
+	return nil, Info{}, io.EOF
+}
+
+// release closes the worker's rings; ReadPacket reports io.EOF from now on.
+func (w *AFPacketWorker) release() {
+	for _, r := range w.rings {
+		r.close()
+	}
+	w.rings = nil
+	w.done = true
+}
+
 // Close closes the whole capture; see AFPacket.Close.
 func (w *AFPacketWorker) Close() error { return w.parent.Close() }
 
+// close stops the worker. Once a reader has called ReadPacket, the rings
+// are its to release: the last packet it got may still be in use, and the
+// packets after it are drained first (see drain). A worker that was never
+// read is released here.
 func (w *AFPacketWorker) close() {
 	w.mu.Lock()
 	if w.closed {
@@ -537,12 +614,13 @@ func (w *AFPacketWorker) close() {
 
 	w.readMu.Lock()
 	defer w.readMu.Unlock()
-	w.reload()
-	for _, r := range w.rings {
-		r.close()
-	}
-	w.rings = nil
+	// No ReadPacket runs, and none will read the eventfd again (reload
+	// checks closed first), so it can go now.
 	unix.Close(w.efd)
+	if !w.started {
+		w.reload()
+		w.release()
+	}
 }
 
 // ring is one TPACKET_V3 socket and its mapped ring.
@@ -563,6 +641,9 @@ type ring struct {
 	inBlock bool
 	left    uint32
 	off     uint32
+	// While draining, budget is how many more blocks next may start.
+	draining bool
+	budget   int
 }
 
 // Offsets in struct tpacket_block_desc and struct tpacket3_hdr
@@ -693,8 +774,12 @@ func (r *ring) next() ([]byte, Info, bool) {
 	for {
 		base := r.blk * r.blockSize
 		if !r.inBlock {
-			if atomic.LoadUint32(r.status(r.blk))&unix.TP_STATUS_USER == 0 {
+			if r.spent() ||
+				atomic.LoadUint32(r.status(r.blk))&unix.TP_STATUS_USER == 0 {
 				return nil, Info{}, false
+			}
+			if r.draining {
+				r.budget--
 			}
 			r.inBlock = true
 			r.left = r.u32(base + bdNumPkts)
@@ -730,6 +815,9 @@ func (r *ring) next() ([]byte, Info, bool) {
 		return data, ci, true
 	}
 }
+
+// spent reports whether a draining ring has started all the blocks it may.
+func (r *ring) spent() bool { return r.draining && r.budget <= 0 && !r.inBlock }
 
 // readStats adds the socket's PACKET_STATISTICS, which the kernel resets on
 // every read, to the interface counters.

@@ -405,3 +405,79 @@ func TestAFPacketMissingInterface(t *testing.T) {
 		t.Errorf("NewAFPacket(nosuchif0) = %v; want ErrNoInterface", err)
 	}
 }
+
+// TestAFPacketCloseDrains stops a capture whose reader has fallen behind:
+// the datagrams the kernel had already put in the ring still come out of
+// ReadPacket after Close, then io.EOF. A sensor stopped under load used to
+// lose that backlog, and the kernel counted no drop for it.
+func TestAFPacketCloseDrains(t *testing.T) {
+	l := newLab(t)
+	cfg := testConfig(l, l.vethA)
+	cfg.Filter = Filter{Ports: []uint16{9999}}
+	a, err := NewAFPacket(cfg)
+	if err != nil {
+		t.Fatalf("NewAFPacket: %v", err)
+	}
+	src := a.Workers()[0]
+	// Unconnected, so that the port unreachable answers do not fail the
+	// next send.
+	var conn net.PacketConn
+	if err := inNetNS(l.pathB, func() (err error) {
+		conn, err = net.ListenPacket("udp", "10.205.0.2:0")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	dst := &net.UDPAddr{IP: net.IPv4(10, 205, 0, 1), Port: 9999}
+	send := func(i int) {
+		if _, err := conn.WriteTo(fmt.Appendf(nil, "datagram %d", i), dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	isOurs := func(data []byte) bool {
+		return len(data) > 14 && strings.Contains(string(data[14:]), "datagram ")
+	}
+
+	// The reader takes one packet, so that it owns the rings, then stops
+	// reading while the rest arrive and their blocks retire.
+	send(0)
+	for {
+		data, _, err := src.ReadPacket()
+		if err != nil && !errors.Is(err, ErrIdle) {
+			t.Fatalf("ReadPacket: %v", err)
+		}
+		if err == nil && isOurs(data) {
+			break
+		}
+	}
+	const backlog = 300
+	for i := 1; i <= backlog; i++ {
+		send(i)
+	}
+	time.Sleep(10 * cfg.BlockTimeout)
+	if err := a.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	got := 0
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		data, _, err := src.ReadPacket()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("ReadPacket after Close: %v", err)
+		}
+		if isOurs(data) {
+			got++
+		}
+	}
+	if got != backlog {
+		t.Errorf("after Close: %d of the %d datagrams waiting in the ring; want all", got, backlog)
+	}
+	if _, _, err := src.ReadPacket(); !errors.Is(err, io.EOF) {
+		t.Errorf("ReadPacket after the drain: %v; want io.EOF", err)
+	}
+}
