@@ -42,7 +42,7 @@ func newTestRunCapture(tb testing.TB) *Capture {
 		tb.Fatal(err)
 	}
 	spec.Maps["pkt_ring"].MaxEntries = 8 << 20
-	c := &Capture{clock: newBootClock()}
+	c := newCapture()
 	if err := loadSpec(spec, &c.objs); err != nil {
 		tb.Fatalf("load: %v", err)
 	}

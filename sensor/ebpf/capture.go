@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -160,8 +161,22 @@ type Capture struct {
 	poll  time.Duration
 	armed bool
 
+	// closing is set by Close once the programs are detached; ReadPacket
+	// then reads the ring down and closes drained.
+	closing     atomic.Bool
+	drained     chan struct{}
+	drainedOnce sync.Once
+
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// drainWait bounds how long Close waits for ReadPacket to empty the ring.
+const drainWait = time.Second
+
+// newCapture returns a Capture with nothing loaded yet.
+func newCapture() *Capture {
+	return &Capture{clock: newBootClock(), drained: make(chan struct{})}
 }
 
 // NewCapture loads the classifier, fills its configuration maps and attaches
@@ -187,7 +202,7 @@ func NewCapture(cfg Config) (*Capture, error) {
 	}
 	spec.Maps["pkt_ring"].MaxEntries = cfg.ringBytes()
 
-	c := &Capture{clock: newBootClock()}
+	c := newCapture()
 	if err := loadSpec(spec, &c.objs); err != nil {
 		return nil, err
 	}
@@ -296,6 +311,12 @@ func (c *Capture) ReadPacket() ([]byte, capture.Info, error) {
 				c.reader.SetDeadline(time.Now().Add(c.poll))
 				continue
 			}
+			if c.closing.Load() && (errors.Is(err, ringbuf.ErrFlushed) ||
+				errors.Is(err, os.ErrDeadlineExceeded)) {
+				// Close detached the programs, and the ring is empty.
+				c.drainedOnce.Do(func() { close(c.drained) })
+				return nil, capture.Info{}, io.EOF
+			}
 			if errors.Is(err, ringbuf.ErrClosed) {
 				return nil, capture.Info{}, io.EOF
 			}
@@ -353,15 +374,27 @@ func (c *Capture) Stats() (CaptureStats, error) {
 
 const statMax = 9 // STAT_MAX in apitap.h
 
-// Close detaches the programs and releases the ring. ReadPacket blocked in
-// another goroutine returns io.EOF. Safe to call more than once.
+// Close detaches the programs, lets the reader empty the ring, and releases
+// it. The packets the programs wrote before they were detached still come
+// out of ReadPacket, then io.EOF: a stop under load would otherwise lose
+// them, and no counter would say so. Close waits up to drainWait for a
+// reader in another goroutine to get there; a capture nobody reads is
+// released after that. Safe to call more than once.
 func (c *Capture) Close() error {
 	c.closeOnce.Do(func() {
 		var errs []error
+		errs = append(errs, c.detach())
 		if c.reader != nil {
+			c.closing.Store(true)
+			// A blocked read returns what the ring holds, then ErrFlushed.
+			if err := c.reader.Flush(); err == nil {
+				select {
+				case <-c.drained:
+				case <-time.After(drainWait):
+				}
+			}
 			errs = append(errs, c.reader.Close())
 		}
-		errs = append(errs, c.detach())
 		errs = append(errs, c.objs.Close())
 		c.closeErr = errors.Join(errs...)
 	})
