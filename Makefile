@@ -40,12 +40,12 @@ bench: ## Run the benchmarks (count 10) into $(BENCHOUT) for benchstat.
 	$(GO) test -run '^$$' -bench . -benchmem -count 10 ./... | tee $(BENCHOUT)
 
 .PHONY: bench-core
-bench-core: ## Run the whole-pipeline benchmark on the generated 300 MB capture once.
-	$(GO) test -run '^$$' -bench 'BenchmarkPipeline' -benchmem -count 1 -timeout 30m ./sensor/engine
+bench-core: ## The whole-pipeline benchmark on the generated 300 MB capture (5 rounds).
+	$(GO) test -run '^$$' -bench 'BenchmarkPipeline' -benchmem -benchtime 5x -timeout 30m ./sensor/engine
 
 .PHONY: bench-analysis
-bench-analysis: ## What discovery and classification cost on top of the core (9 rounds, medians).
-	$(GO) test -run '^$$' -bench 'BenchmarkAnalysisOverhead' -benchtime 9x -timeout 30m ./sensor/analysis
+bench-analysis: ## What discovery and classification cost on top of the core (10 rounds, medians).
+	$(GO) test -run '^$$' -bench 'BenchmarkAnalysisOverhead' -benchtime 10x -timeout 30m ./sensor/analysis
 
 .PHONY: bench-live
 bench-live: build bench-core ## Replay the synthetic capture onto a veth at rising rates (root, tcpreplay).

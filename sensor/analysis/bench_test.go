@@ -99,9 +99,10 @@ func runLevel(tb testing.TB, path string, l level, key secret.Key) time.Duration
 //
 // Each iteration is a round that runs every level once, back to back, so
 // that a slow spell of a shared machine lands on the levels of one round
-// rather than on one level. The slowdowns are the medians of the rounds'
-// own ratios, which one disturbed round cannot move; the -total metrics
-// are the ratios of the summed CPU times. Run it with -benchtime Nx for N
+// rather than on one level, and every other round runs them in reverse
+// order. The slowdowns are the medians of the rounds' own ratios, which
+// one disturbed round cannot move; the -total metrics are the ratios of
+// the summed CPU times. Run it with -benchtime Nx for N
 // rounds: 7 or more give a median worth quoting.
 func BenchmarkAnalysisOverhead(b *testing.B) {
 	// The large capture: analyses learn each endpoint's shape from its
@@ -121,9 +122,16 @@ func BenchmarkAnalysisOverhead(b *testing.B) {
 	runLevel(b, path, coreOnly, key) // warm the page cache
 	var d [4]time.Duration
 	var disc, class []float64
-	for b.Loop() {
+	for round := 0; b.Loop(); round++ {
 		var r [4]time.Duration
-		for l := coreOnly; l <= full; l++ {
+		for i := coreOnly; i <= full; i++ {
+			// Every other round runs the levels in reverse, so that a
+			// machine slowing down or speeding up across a round weighs on
+			// the heavy levels as often as on the light ones.
+			l := i
+			if round%2 == 1 {
+				l = full - i
+			}
 			r[l] = runLevel(b, path, l, key)
 			d[l] += r[l]
 		}
