@@ -206,27 +206,3 @@ func identifierKind(s string) keyKind {
 	}
 	return keyNone
 }
-
-// sessionCookie reports whether a cookie name is a well-known session
-// cookie of a framework or a name built like one ("_myapp_session").
-func sessionCookie(name []byte) bool {
-	var buf [maxKeyLen]byte
-	k := string(normKey(&buf, name))
-	switch k {
-	case "sessionid", "session", "sessid", "phpsessid", "jsessionid", "connectsid", "sid",
-		"aspnetsessionid", "aspnetcoresession", "laravelsession", "cisession",
-		"racksession", "sessiontoken", "sessionkey", "ghsess", "usersession",
-		"authsession", "expresssid", "expresssess", "shinyapps", "sailssid", "koasess",
-		"djangosessionid", "flasksession", "nextauthsessiontoken",
-		"securenextauthsessiontoken", "appsession":
-		return true
-	}
-	switch {
-	case strings.HasSuffix(k, "session") && len(k) > len("session"),
-		strings.HasSuffix(k, "sessionid"), strings.HasSuffix(k, "sessiontoken"),
-		strings.HasPrefix(k, "sess") && len(k) > 20, // Drupal: SESS + 32 hex
-		strings.HasPrefix(k, "wordpressloggedin"), strings.HasPrefix(k, "wordpresssec"):
-		return true
-	}
-	return false
-}

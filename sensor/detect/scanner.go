@@ -786,7 +786,7 @@ func (s *Scanner) cookie(c *scanCtx, name, val []byte, off int) {
 		c.encoded, c.encLen = true, raw
 	}
 	s.scanValue(c, val)
-	if c.found&credentialBits == 0 && sessionCookie(name) && validSessionValue(val) {
+	if c.found&credentialBits == 0 && exchange.IsSessionCookie(name) && validSessionValue(val) {
 		s.emit(c, ClassSessionCookie, 0, len(val), val)
 	}
 }

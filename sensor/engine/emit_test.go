@@ -8,7 +8,8 @@ import (
 )
 
 // TestHeaderIndex checks that the fields emit finds while copying headers
-// are the ones the general lookups (Message.Header, authScheme) find.
+// are the ones the general lookups (Message.Header, exchange.Credentials)
+// find.
 func TestHeaderIndex(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -28,6 +29,12 @@ func TestHeaderIndex(t *testing.T) {
 		{"content types, first wins",
 			[]string{"Content-Type", "application/json", "content-type", "text/plain"}, nil},
 		{"nothing", []string{"Accept", "*/*", "X-Request-Id", "1"}, nil},
+		{"jwt", []string{"Authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"}, nil},
+		{"every kind at once", []string{"Authorization", "Digest u=1", "Proxy-Authorization",
+			"Basic x", "X-Api-Key", "k", "Cookie", "JSESSIONID=1; apikey=2"}, []string{"sig"}},
+		{"cookies split over fields, as HTTP/2 sends them",
+			[]string{"cookie", "theme=dark", "accept", "*/*", "cookie", "sid=1"}, nil},
+		{"an empty authorization is unknown", []string{"Authorization", ""}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var hs []httpparse.Header
@@ -42,8 +49,11 @@ func TestHeaderIndex(t *testing.T) {
 			var dst []exchange.Header
 			m := exchange.Message{Headers: materialize(&dst, sp, string(a.buf))}
 
-			if got, want := x.authScheme(m.Headers, tc.qkeys), authScheme(&m, tc.qkeys); got != want {
-				t.Errorf("auth: got %q; want %q", got, want)
+			auth, creds := x.credentials(m.Headers, tc.qkeys)
+			wantAuth, wantCreds := exchange.Credentials(&m, tc.qkeys)
+			if auth != wantAuth || creds != wantCreds {
+				t.Errorf("credentials: got %q %v; want %q %v", auth,
+					creds.AppendNames(nil), wantAuth, wantCreds.AppendNames(nil))
 			}
 			for _, f := range []struct {
 				name string

@@ -183,7 +183,7 @@ func (h *httpConn) emit(req *httpparse.Request, resp *httpparse.Response) {
 	if reqIdx.userAgent >= 0 {
 		ex.UserAgent = ex.Request.Headers[reqIdx.userAgent].Value
 	}
-	ex.Auth = reqIdx.authScheme(ex.Request.Headers, ex.QueryKeys)
+	ex.Auth, ex.Creds = reqIdx.credentials(ex.Request.Headers, ex.QueryKeys)
 	if resp != nil {
 		ex.Status = resp.Status
 		ex.End = resp.End
@@ -310,24 +310,37 @@ func (x *hdrIndex) note(r hdrRole, i int) {
 	}
 }
 
-// authScheme is authScheme on headers indexed by x.
-func (x *hdrIndex) authScheme(hs []exchange.Header, qkeys []string) string {
-	if x.authorization >= 0 && hs[x.authorization].Value != "" {
-		return schemeOf(hs[x.authorization].Value)
+// credentials is exchange.Credentials on headers indexed by x: only the
+// cookie headers are looked at again, and only when there is one.
+func (x *hdrIndex) credentials(hs []exchange.Header, qkeys []string) (string, exchange.Creds) {
+	var auth string
+	var creds exchange.Creds
+	if x.authorization >= 0 {
+		auth, creds = exchange.AuthorizationHeader(hs[x.authorization].Value)
 	}
 	if x.proxyAuthorization >= 0 {
-		return "proxy"
+		creds |= exchange.CredProxy
 	}
 	if x.apiKey {
-		return "api-key"
+		creds |= exchange.CredAPIKeyHeader
 	}
-	if queryCredential(qkeys) {
-		return "query"
+	if len(qkeys) > 0 && exchange.QueryCarriesCredential(qkeys) {
+		creds |= exchange.CredAPIKeyQuery
 	}
 	if x.cookie >= 0 {
-		return "cookie"
+		// HTTP/2 clients may split cookies over several fields.
+		for i := x.cookie; i < len(hs); i++ {
+			if hs[i].Name == "cookie" {
+				creds |= exchange.CookieCreds(hs[i].Value)
+			}
+		}
+		if auth == "" {
+			auth = exchange.FallbackAuth(creds | exchange.CredCookie)
+		}
+	} else if auth == "" {
+		auth = exchange.FallbackAuth(creds)
 	}
-	return ""
+	return auth, creds
 }
 
 // span locates a string within the exchange's one allocation.
@@ -647,56 +660,4 @@ func queryKeys(dst []string, q string) []string {
 		return nil
 	}
 	return dst
-}
-
-// authSchemes are the common Authorization schemes, lower-cased (IANA HTTP
-// Authentication Scheme Registry, plus AWS signatures).
-var authSchemes = []string{"bearer", "basic", "digest", "negotiate", "ntlm", "hoba",
-	"mutual", "scram-sha-256", "aws4-hmac-sha256", "token", "dpop"}
-
-// authScheme names the credential a request carries: the Authorization
-// scheme ("basic", "bearer", …), "api-key" for a key header, "query" for a
-// credential in the query string, "cookie" for a cookie.
-func authScheme(m *exchange.Message, qkeys []string) string {
-	if v, ok := m.Header("authorization"); ok && v != "" {
-		return schemeOf(v)
-	}
-	if _, ok := m.Header("proxy-authorization"); ok {
-		return "proxy"
-	}
-	for i := range m.Headers {
-		if exchange.IsAPIKeyHeader(m.Headers[i].Name) {
-			return "api-key"
-		}
-	}
-	if queryCredential(qkeys) {
-		return "query"
-	}
-	if _, ok := m.Header("cookie"); ok {
-		return "cookie"
-	}
-	return ""
-}
-
-// schemeOf returns the lower-cased scheme of an Authorization value.
-func schemeOf(v string) string {
-	scheme, _, _ := strings.Cut(v, " ")
-	for _, s := range authSchemes {
-		// The registered schemes come back without an allocation.
-		if len(scheme) == len(s) && strings.EqualFold(scheme, s) {
-			return s
-		}
-	}
-	return strings.ToLower(scheme)
-}
-
-// queryCredential reports whether a query parameter name carries a
-// credential.
-func queryCredential(qkeys []string) bool {
-	for _, k := range qkeys {
-		if exchange.IsCredentialQueryKey(k) {
-			return true
-		}
-	}
-	return false
 }

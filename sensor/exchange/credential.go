@@ -50,11 +50,15 @@ func IsAPIKeyHeader(name string) bool {
 // IsCredentialQueryKey reports whether a query parameter name carries a
 // credential. Case is ignored, in ASCII only: parameter names are bytes to
 // the servers that read them.
-func IsCredentialQueryKey(name string) bool {
+func IsCredentialQueryKey(name string) bool { return foldIn(&credentialQueryKeysByLen, name) }
+
+// foldIn reports whether name is one of the names in t, ignoring ASCII
+// case.
+func foldIn(t *[maxNameLen][]string, name string) bool {
 	if len(name) >= maxNameLen {
 		return false
 	}
-	for _, n := range credentialQueryKeysByLen[len(name)] {
+	for _, n := range t[len(name)] {
 		if asciiFoldEqual(name, n) {
 			return true
 		}

@@ -107,8 +107,10 @@ type Exchange struct {
 	Response Message
 
 	// Auth is the credential scheme the request carried: "basic",
-	// "bearer", "api-key", "cookie", … or "" for none.
-	Auth      string
+	// "bearer", "api-key", "cookie", … or "" for none (see Credentials).
+	Auth string
+	// Creds is every kind of credential the request carried.
+	Creds     Creds
 	UserAgent string
 
 	Process *Process // nil unless an eBPF source attributed the flow

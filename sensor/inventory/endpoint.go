@@ -39,9 +39,10 @@ type Endpoint struct {
 	Direction     string       `json:"direction"`
 	ContentTypes  ContentTypes `json:"content_types"`
 	QueryParams   []string     `json:"query_params"`
-	// Auth lists the schemes seen: none, basic, bearer, jwt, api-key-header,
-	// api-key-query, api-key-cookie, session-cookie, or another
-	// Authorization scheme in lower case.
+	// Auth lists the kinds of credential seen (exchange.Creds): none,
+	// basic, bearer, jwt, api-key-header, api-key-query, api-key-cookie,
+	// session-cookie, proxy, unknown, or another Authorization scheme in
+	// lower case.
 	Auth []string `json:"auth"`
 	// RequestFields and ResponseFields map a JSON field path ("id",
 	// "owner.name", "items[].sku") to its type.

@@ -107,11 +107,11 @@ type endpoint struct {
 	op         *spec.Operation
 	statuses   statusCounts
 	clients    clientSet
-	lastClient netip.Addr // the client of the last exchange, already in clients
-	lastStatus int        // 1 + the status of the last exchange (in statuses); 0: none
-	authKnown  uint16     // bits (authNone, …) of schemes in Auth, or that a full Auth refused
-	nonClient  bool       // a non-4xx response was seen
-	deprecHdr  bool       // a response carried Deprecation or Sunset
+	lastClient netip.Addr     // the client of the last exchange, already in clients
+	lastStatus int            // 1 + the status of the last exchange (in statuses); 0: none
+	authKnown  exchange.Creds // kinds (credsOf) named in Auth, or that a full Auth refused
+	nonClient  bool           // a non-4xx response was seen
+	deprecHdr  bool           // a response carried Deprecation or Sunset
 	reqSamples int
 	rspSamples int
 	drift      map[string]bool
@@ -431,13 +431,11 @@ func (inv *Inventory) update(svc *service, ep *endpoint, ex *exchange.Exchange) 
 			changed = append(changed, "query param")
 		}
 	}
-	var auth uint16
-	inv.scratch, auth = authSchemeSet(ex, inv.scratch[:0])
-	// An endpoint's callers send few schemes, each already in Auth after
-	// its first call (Auth never loses a member): only a scheme without a
-	// bit in authKnown needs the list.
-	if auth&^ep.authKnown != 0 {
-		changed = inv.newAuth(ep, auth, changed)
+	// An endpoint's callers send few kinds of credential, each already in
+	// Auth after its first call (Auth never loses a member): only a kind
+	// without a bit in authKnown needs naming.
+	if auth := credsOf(ex); auth&^ep.authKnown != 0 {
+		changed = inv.newAuth(ep, ex, auth, changed)
 	}
 	if !ep.deprecHdr && hasDeprecation(&ex.Response) {
 		ep.deprecHdr = true
@@ -483,19 +481,21 @@ func (inv *Inventory) newClient(ep *endpoint, c netip.Addr) {
 	}
 }
 
-// newAuth adds the schemes in inv.scratch, whose bits are auth, to ep.Auth
-// and appends a reason for each new one.
+// newAuth adds the names of the kinds in auth, ex's credentials, to
+// ep.Auth and appends a reason for each new one.
 //
 //go:noinline
-func (inv *Inventory) newAuth(ep *endpoint, auth uint16, changed []string) []string {
+func (inv *Inventory) newAuth(ep *endpoint, ex *exchange.Exchange, auth exchange.Creds,
+	changed []string) []string {
+	inv.scratch = authNames(auth, ex.Auth, inv.scratch[:0])
 	for _, a := range inv.scratch {
 		if add(&ep.Auth, a, 16) {
 			changed = append(changed, "auth "+a)
 		}
 	}
 	// Each is in Auth now, or Auth is full: either way adding it again
-	// changes nothing.
-	ep.authKnown |= auth &^ authOther
+	// changes nothing. Other schemes differ by name, which no bit holds.
+	ep.authKnown |= auth &^ exchange.CredOther
 	return changed
 }
 
@@ -556,7 +556,7 @@ func (inv *Inventory) checkDrift(ep *endpoint, ex *exchange.Exchange) bool {
 		!op.DocumentsRequestType(ex.Request.ContentType) {
 		note("undocumented request content type: " + ex.Request.ContentType)
 	}
-	if op.AuthRequired && slices.Contains(inv.scratch, "none") {
+	if op.AuthRequired && ex.Creds == 0 {
 		note("missing auth: the spec requires authentication")
 	}
 	return added

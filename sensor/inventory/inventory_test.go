@@ -35,6 +35,8 @@ func mkEx(method, path string, status int, opts ...exOpt) *exchange.Exchange {
 	for _, o := range opts {
 		o(ex)
 	}
+	// As the core does for every exchange it emits.
+	ex.Auth, ex.Creds = exchange.Credentials(&ex.Request, ex.QueryKeys)
 	return ex
 }
 
@@ -127,13 +129,16 @@ func TestAuthSchemes(t *testing.T) {
 			nil, "[session-cookie]"},
 		{"api key cookie", []exchange.Header{{Name: "cookie", Value: "apikey=1"}}, nil,
 			"[api-key-cookie]"},
+		{"digest", []exchange.Header{{Name: "authorization", Value: "Digest u=1"}}, nil,
+			"[digest]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ex := &exchange.Exchange{QueryKeys: tt.query}
 			ex.Request.Headers = tt.headers
-			if got := fmt.Sprint(authSchemes(ex, nil)); got != tt.want {
-				t.Errorf("authSchemes = %s; want %s", got, tt.want)
+			ex.Auth, ex.Creds = exchange.Credentials(&ex.Request, ex.QueryKeys)
+			if got := fmt.Sprint(authNames(credsOf(ex), ex.Auth, nil)); got != tt.want {
+				t.Errorf("authNames = %s; want %s", got, tt.want)
 			}
 		})
 	}
@@ -447,7 +452,7 @@ func TestUpdateReasons(t *testing.T) {
 			"auth digest"},
 		{"same named scheme", mkEx("GET", "/orders", 200, reqHdr("authorization", "Digest y")), ""},
 		{"cookie", mkEx("GET", "/orders", 200, reqHdr("cookie", "sid=1; api_key=2")),
-			"auth session-cookie, auth api-key-cookie"},
+			"auth api-key-cookie, auth session-cookie"},
 		{"sunset", mkEx("GET", "/orders", 200, header("sunset", "x")), "deprecation header"},
 		{"sunset again", mkEx("GET", "/orders", 200, header("sunset", "x")), ""},
 	}
