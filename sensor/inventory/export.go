@@ -3,55 +3,79 @@ package inventory
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/apitap/apitap/sensor/exchange"
 )
 
 // ExportOpenAPI writes an OpenAPI 3.0.3 YAML document of the observed
-// inventory: one server per service (http://host:port), every observed
+// inventory: every service as a server (http://host:port), every observed
 // template as a path with typed path parameters, and per operation its
 // query parameters, responses by status with content types and schemas
-// built from the observed JSON fields, and a request body when one was
-// seen. Zombie endpoints are marked deprecated; orphans and unconfirmed
-// endpoints are left out.
-//
-// BUG: all paths are listed under all servers, so with several services a
-// spec loaded from the export documents each service's paths for the
-// others too.
+// built from the observed JSON fields, a request body when one was seen,
+// and the credentials its callers sent as security requirements. When
+// there are several services, each path also names the servers that served
+// it, so that a spec loaded from the export documents each service's paths
+// for that service only. Zombie endpoints are marked deprecated; orphans
+// and unconfirmed endpoints are left out.
 func (inv *Inventory) ExportOpenAPI(w io.Writer) error {
 	servers := map[string]bool{}
-	paths := map[string]map[string]any{}
+	pathServers := map[string][]string{}
+	// One operation per template and method: services that share one are
+	// merged into it (see mergeForExport).
+	type opKey struct{ template, method string }
+	var keys []opKey
+	merged := map[opKey]*Endpoint{}
 	for _, e := range inv.Endpoints() {
 		if e.SpecStatus == StatusOrphan || e.SpecStatus == StatusUnconfirmed {
 			continue
-		}
-		_, port, _ := net.SplitHostPort(e.Service)
-		servers["http://"+hostForURL(e.Host)+":"+port] = true
-
-		item := paths[e.Template]
-		if item == nil {
-			item = map[string]any{}
-			paths[e.Template] = item
 		}
 		method := strings.ToLower(e.Method)
 		if !isOpenAPIMethod(method) {
 			continue
 		}
-		item[method] = operation(&e)
+		_, port, _ := net.SplitHostPort(e.Service)
+		srv := "http://" + hostForURL(e.Host) + ":" + port
+		servers[srv] = true
+		if !slices.Contains(pathServers[e.Template], srv) {
+			pathServers[e.Template] = append(pathServers[e.Template], srv)
+		}
+		k := opKey{e.Template, method}
+		if m := merged[k]; m != nil {
+			mergeForExport(m, &e)
+		} else {
+			merged[k] = &e
+			keys = append(keys, k)
+		}
 	}
-
-	srvList := make([]string, 0, len(servers))
-	for s := range servers {
-		srvList = append(srvList, s)
+	paths := map[string]map[string]any{}
+	schemes := map[string]any{}
+	for _, k := range keys {
+		e := merged[k]
+		item := paths[k.template]
+		if item == nil {
+			item = map[string]any{}
+			paths[k.template] = item
+		}
+		op := operation(e)
+		if sec := security(e, schemes); len(sec) > 0 {
+			op["security"] = sec
+		}
+		item[k.method] = op
 	}
-	sort.Strings(srvList)
-	var srvs []map[string]string
-	for _, s := range srvList {
-		srvs = append(srvs, map[string]string{"url": s})
+	srvList := slices.Sorted(maps.Keys(servers))
+	if len(srvList) > 1 {
+		for tmpl, list := range pathServers {
+			slices.Sort(list)
+			paths[tmpl]["servers"] = serverObjects(list)
+		}
 	}
 	doc := map[string]any{
 		"openapi": "3.0.3",
@@ -62,8 +86,11 @@ func (inv *Inventory) ExportOpenAPI(w io.Writer) error {
 		},
 		"paths": paths,
 	}
-	if len(srvs) > 0 {
-		doc["servers"] = srvs
+	if len(srvList) > 0 {
+		doc["servers"] = serverObjects(srvList)
+	}
+	if len(schemes) > 0 {
+		doc["components"] = map[string]any{"securitySchemes": schemes}
 	}
 	enc := yaml.NewEncoder(w)
 	enc.SetIndent(2)
@@ -71,6 +98,107 @@ func (inv *Inventory) ExportOpenAPI(w io.Writer) error {
 		return fmt.Errorf("inventory: export openapi: %w", err)
 	}
 	return enc.Close()
+}
+
+// mergeForExport folds src, the same template and method on another
+// service, into dst as far as the export reads them: the operation is
+// deprecated only when it is a zombie on every service, and everything
+// else seen on any service is documented.
+func mergeForExport(dst, src *Endpoint) {
+	if src.SpecStatus != StatusZombie {
+		dst.SpecStatus = src.SpecStatus
+	}
+	statuses := maps.Clone(dst.Statuses)
+	if statuses == nil {
+		statuses = map[string]int64{}
+	}
+	for code, n := range src.Statuses {
+		statuses[code] += n
+	}
+	dst.Statuses = statuses
+	union := func(a, b []string) []string {
+		out := slices.Clone(a)
+		for _, s := range b {
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	dst.QueryParams = union(dst.QueryParams, src.QueryParams)
+	dst.Auth = union(dst.Auth, src.Auth)
+	dst.ContentTypes.Request = union(dst.ContentTypes.Request, src.ContentTypes.Request)
+	dst.ContentTypes.Response = union(dst.ContentTypes.Response, src.ContentTypes.Response)
+	fields := func(a, b map[string]string) map[string]string {
+		if len(b) == 0 {
+			return a
+		}
+		out := maps.Clone(b)
+		maps.Copy(out, a)
+		return out
+	}
+	dst.RequestFields = fields(dst.RequestFields, src.RequestFields)
+	dst.ResponseFields = fields(dst.ResponseFields, src.ResponseFields)
+}
+
+func serverObjects(urls []string) []map[string]string {
+	out := make([]map[string]string, 0, len(urls))
+	for _, u := range urls {
+		out = append(out, map[string]string{"url": u})
+	}
+	return out
+}
+
+// security returns the security requirement of an endpoint from the kinds
+// of credential its callers sent (Endpoint.Auth), one alternative each, and
+// adds the schemes it names to schemes. A caller without credentials adds
+// the empty alternative: anonymous calls were answered. Kinds whose
+// OpenAPI scheme needs a name apitap does not keep (the API-key header or
+// cookie, the session cookie) and schemes OpenAPI has no type for are left
+// out, so that the requirement never asks for more than was seen.
+func security(e *Endpoint, schemes map[string]any) []map[string][]string {
+	var alts []map[string][]string
+	anonymous := false
+	for _, kind := range e.Auth {
+		name, scheme := securityScheme(kind, e.QueryParams)
+		switch {
+		case kind == "none":
+			anonymous = true
+		case name != "":
+			schemes[name] = scheme
+			alts = append(alts, map[string][]string{name: {}})
+		}
+	}
+	if anonymous && len(alts) > 0 {
+		alts = append(alts, map[string][]string{})
+	}
+	return alts
+}
+
+// securityScheme names the OpenAPI security scheme of a kind of
+// credential, "" for none.
+func securityScheme(kind string, query []string) (string, map[string]any) {
+	switch kind {
+	case "basic":
+		return "basicAuth", map[string]any{"type": "http", "scheme": "basic"}
+	case "bearer":
+		return "bearerAuth", map[string]any{"type": "http", "scheme": "bearer"}
+	case "jwt":
+		return "bearerJWT", map[string]any{"type": "http", "scheme": "bearer",
+			"bearerFormat": "JWT"}
+	case "digest", "negotiate", "hoba", "mutual", "scram-sha-256":
+		// Registered HTTP authentication schemes.
+		return kind + "Auth", map[string]any{"type": "http", "scheme": kind}
+	case "api-key-query":
+		for _, q := range query {
+			if exchange.IsCredentialQueryKey(q) {
+				return "queryKey_" + q, map[string]any{"type": "apiKey", "in": "query",
+					"name": q}
+			}
+		}
+	}
+	return "", nil
 }
 
 func hostForURL(h string) string {

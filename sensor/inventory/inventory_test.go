@@ -371,6 +371,114 @@ func TestExportOpenAPI(t *testing.T) {
 	}
 }
 
+// TestExportServersAndSecurity: with two services, each path names the
+// servers that served it, so that the export loaded back documents a path
+// for its own service only; and the credentials callers sent become
+// security schemes and requirements.
+func TestExportServersAndSecurity(t *testing.T) {
+	onB := func(ex *exchange.Exchange) {
+		ex.Server = netip.MustParseAddrPort("10.0.0.2:9090")
+		ex.Host = "billing.test"
+	}
+	withHeader := func(name, value string) exOpt {
+		return func(ex *exchange.Exchange) {
+			ex.Request.Headers = []exchange.Header{{Name: name, Value: value}}
+		}
+	}
+	exs := []*exchange.Exchange{
+		mkEx("GET", "/orders/17", 200), // Bearer, mkEx's default
+		mkEx("GET", "/orders/18", 200, noAuth),
+		mkEx("GET", "/invoices/3", 200, onB, withHeader("authorization", "Basic dTpw")),
+		mkEx("GET", "/invoices/4", 200, onB, query("api_key"), noAuth),
+		mkEx("POST", "/login", 200, noAuth),
+		mkEx("POST", "/login", 200, onB, withHeader("authorization",
+			"Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln")),
+	}
+	inv := New(Config{}, nil)
+	for _, ex := range exs {
+		inv.Add(ex)
+	}
+	var buf bytes.Buffer
+	if err := inv.ExportOpenAPI(&buf); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(buf.Bytes())
+	if err != nil {
+		t.Fatalf("kin-openapi load: %v\n%s", err, buf.String())
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("kin-openapi validate: %v\n%s", err, buf.String())
+	}
+	urls := func(list openapi3.Servers) string {
+		var out []string
+		for _, s := range list {
+			out = append(out, s.URL)
+		}
+		return fmt.Sprint(out)
+	}
+	for path, want := range map[string]string{
+		"/orders/{orderId}":     "[http://shop.test:8080]",
+		"/invoices/{invoiceId}": "[http://billing.test:9090]",
+		"/login":                "[http://billing.test:9090 http://shop.test:8080]",
+	} {
+		item := doc.Paths.Find(path)
+		if item == nil {
+			t.Fatalf("export lacks %s:\n%s", path, buf.String())
+		}
+		if got := urls(item.Servers); got != want {
+			t.Errorf("%s servers = %s; want %s", path, got, want)
+		}
+	}
+	sec := func(path, method string) string {
+		var out []string
+		for _, req := range *doc.Paths.Find(path).GetOperation(method).Security {
+			names := []string{}
+			for name := range req {
+				names = append(names, name)
+			}
+			out = append(out, fmt.Sprint(names))
+		}
+		return fmt.Sprint(out)
+	}
+	for _, tt := range []struct{ path, method, want string }{
+		{"/orders/{orderId}", "GET", "[[bearerAuth] []]"},
+		{"/invoices/{invoiceId}", "GET", "[[queryKey_api_key] [basicAuth]]"},
+		{"/login", "POST", "[[bearerJWT] []]"},
+	} {
+		if got := sec(tt.path, tt.method); got != tt.want {
+			t.Errorf("%s %s security = %s; want %s", tt.method, tt.path, got, tt.want)
+		}
+	}
+	if got := len(doc.Components.SecuritySchemes); got != 4 {
+		t.Errorf("%d security schemes; want 4 (basic, bearer, JWT, query key):\n%s", got,
+			buf.String())
+	}
+
+	// Loaded back, each service's paths are documented for it alone: the
+	// other service calling them is a shadow API.
+	sp, err := spec.Parse("export.yaml", buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := spec.NewSet()
+	set.Add(sp)
+	re := New(Config{}, set)
+	for _, ex := range exs {
+		re.Add(ex)
+	}
+	re.Add(mkEx("GET", "/orders/19", 200, onB))
+	for _, e := range re.Endpoints() {
+		want := StatusDocumented
+		if e.Host == "billing.test" && e.Template == "/orders/{orderId}" {
+			want = StatusShadow
+		}
+		if e.SpecStatus != want {
+			t.Errorf("round trip: %s %s %s is %s; want %s", e.Host, e.Method, e.Template,
+				e.SpecStatus, want)
+		}
+	}
+}
+
 func TestSensitivePathRedacted(t *testing.T) {
 	inv := New(Config{}, nil)
 	inv.Add(mkEx("GET", "/users/alice@example.com/cards/4111111111111111", 200))

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"slices"
 	"sort"
 	"strings"
 
@@ -95,12 +96,9 @@ func (s *Set) For(host, addr string, port uint16) *Service {
 		if contains(covering, sp) {
 			continue
 		}
-		if sp.Absolute() {
-			for _, srv := range sp.Servers {
-				if (srv.Host == host || srv.Host == addr) && (srv.Port == 0 || srv.Port == port) {
-					covering = append(covering, sp)
-					break
-				}
+		if sp.Absolute() || sp.opsAbsolute() {
+			if sp.names(host, addr, port) {
+				covering = append(covering, sp)
 			}
 		} else if len(mapped) == 0 && !mappedElsewhere(s.mapping, sp) {
 			covering = append(covering, sp)
@@ -108,10 +106,42 @@ func (s *Set) For(host, addr string, port uint16) *Service {
 	}
 	var sv *Service
 	if len(covering) > 0 {
-		sv = newService(covering, host, addr, port)
+		sv = newService(covering, mapped, host, addr, port)
 	}
 	s.cache[key] = sv
 	return sv
+}
+
+// opsAbsolute reports whether an operation's own servers name a host.
+func (sp *Spec) opsAbsolute() bool {
+	for _, o := range sp.Ops {
+		if anyAbsolute(o.Servers) {
+			return true
+		}
+	}
+	return false
+}
+
+// names reports whether an absolute server of sp, top-level or an
+// operation's, is the service at host (or addr) and port.
+func (sp *Spec) names(host, addr string, port uint16) bool {
+	match := func(list []Server) bool {
+		for _, srv := range list {
+			if srv.Host != "" && srv.serves(host, addr, port) {
+				return true
+			}
+		}
+		return false
+	}
+	if match(sp.Servers) {
+		return true
+	}
+	for _, o := range sp.Ops {
+		if match(o.Servers) {
+			return true
+		}
+	}
+	return false
 }
 
 func mappedElsewhere(m map[string][]*Spec, sp *Spec) bool {
@@ -134,35 +164,25 @@ func contains(list []*Spec, sp *Spec) bool {
 
 // newService builds the router over the specs' operations, prefixing each
 // template with the base path of the server that matched (or of every
-// relative server).
-func newService(specs []*Spec, host, addr string, port uint16) *Service {
+// relative server). An operation with servers of its own goes by those, and
+// is left out when none of them serves this service; so are the others of
+// a spec that covers the service only through such operations. Specs in
+// mapped were assigned to the host by configuration: their operations
+// without servers of their own are all on it.
+func newService(specs, mapped []*Spec, host, addr string, port uint16) *Service {
 	sv := &Service{Specs: specs, Router: template.NewRouter(), ops: map[string]*Operation{}}
 	for _, sp := range specs {
-		bases := map[string]bool{}
-		for _, srv := range sp.Servers {
-			if (srv.Host == "" || srv.Host == host || srv.Host == addr) &&
-				(srv.Port == 0 || srv.Port == port) {
-				bases[srv.BasePath] = true
+		specBases := basesFor(sp.Servers, host, addr, port)
+		if len(specBases) == 0 && (contains(mapped, sp) || !sp.Absolute()) {
+			specBases = []string{""}
+		}
+		for _, o := range sp.Ops {
+			bases := specBases
+			if len(o.Servers) > 0 {
+				bases = basesFor(o.Servers, host, addr, port)
 			}
-		}
-		if len(bases) == 0 {
-			bases[""] = true
-		}
-		for base := range bases {
-			for _, o := range sp.Ops {
-				tmpl := base + o.Template
-				op := o
-				if base != "" {
-					c := *o
-					c.Template = tmpl
-					op = &c
-				}
-				sv.Router.Add(tmpl, o.PathParams)
-				k := op.Method + " " + tmpl
-				if _, dup := sv.ops[k]; !dup {
-					sv.ops[k] = op
-					sv.list = append(sv.list, op)
-				}
+			for _, base := range bases {
+				sv.add(o, base)
 			}
 		}
 	}
@@ -174,6 +194,37 @@ func newService(specs []*Spec, host, addr string, port uint16) *Service {
 		return a.Method < b.Method
 	})
 	return sv
+}
+
+// basesFor returns the distinct base paths of the servers that serve host
+// (or addr) and port, sorted.
+func basesFor(servers []Server, host, addr string, port uint16) []string {
+	var bases []string
+	for _, srv := range servers {
+		if srv.serves(host, addr, port) && !slices.Contains(bases, srv.BasePath) {
+			bases = append(bases, srv.BasePath)
+		}
+	}
+	sort.Strings(bases)
+	return bases
+}
+
+// add routes operation o under base; the first operation of a method and
+// template wins.
+func (sv *Service) add(o *Operation, base string) {
+	tmpl := base + o.Template
+	op := o
+	if base != "" {
+		c := *o
+		c.Template = tmpl
+		op = &c
+	}
+	sv.Router.Add(tmpl, o.PathParams)
+	k := op.Method + " " + tmpl
+	if _, dup := sv.ops[k]; !dup {
+		sv.ops[k] = op
+		sv.list = append(sv.list, op)
+	}
 }
 
 // Operation returns the documented operation, or nil.

@@ -30,7 +30,11 @@ type Operation struct {
 	// AuthRequired is set when the effective security requirement has no
 	// empty alternative.
 	AuthRequired bool
-	Spec         *Spec
+	// Servers are the operation's own, or its path's, when the document
+	// overrides its top-level servers there; nil otherwise. An operation
+	// with servers covers only the services they name.
+	Servers []Server
+	Spec    *Spec
 }
 
 // Server is where a spec says its API lives.
@@ -52,14 +56,23 @@ type Spec struct {
 	Tolerant bool
 }
 
-// Absolute reports whether any server names a host.
-func (s *Spec) Absolute() bool {
-	for _, sv := range s.Servers {
+// Absolute reports whether any top-level server names a host.
+func (s *Spec) Absolute() bool { return anyAbsolute(s.Servers) }
+
+func anyAbsolute(servers []Server) bool {
+	for _, sv := range servers {
 		if sv.Host != "" {
 			return true
 		}
 	}
 	return false
+}
+
+// serves reports whether srv is the service at host (or addr) and port; a
+// relative server serves every one.
+func (srv Server) serves(host, addr string, port uint16) bool {
+	return (srv.Host == "" || srv.Host == host || srv.Host == addr) &&
+		(srv.Port == 0 || srv.Port == port)
 }
 
 // ErrNoPaths is returned for documents that declare no operations at all.
@@ -138,6 +151,7 @@ func Parse(name string, data []byte) (*Spec, error) {
 					}
 				}
 			}
+			o.Servers = opServers(item.Servers, op.Servers)
 			sec := doc.Security
 			if op.Security != nil {
 				sec = *op.Security
@@ -148,6 +162,22 @@ func Parse(name string, data []byte) (*Spec, error) {
 	}
 	finish(sp)
 	return sp, nil
+}
+
+// opServers returns the servers that override the document's for one
+// operation: its own, else its path's, else nil.
+func opServers(path openapi3.Servers, op *openapi3.Servers) []Server {
+	list := path
+	if op != nil && len(*op) > 0 {
+		list = *op
+	}
+	var out []Server
+	for _, s := range list {
+		if s != nil {
+			out = append(out, parseServer(s.URL, s.Variables))
+		}
+	}
+	return out
 }
 
 func addParams(o *Operation, params openapi3.Parameters) {

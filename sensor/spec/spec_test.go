@@ -188,3 +188,56 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestPathServers: a path or an operation may name servers of its own,
+// which then decide the services it documents, in both readers.
+func TestPathServers(t *testing.T) {
+	const doc = `openapi: %s
+info: {title: two services, version: "1"}
+servers: [{url: "http://a.test:8080"}]
+paths:
+  /orders:
+    get: {responses: {"200": {description: ok}}}
+  /users:
+    servers: [{url: "http://b.test:9090/v2"}]
+    get: {responses: {"200": {description: ok}}}
+    post:
+      servers: [{url: "http://a.test:8080"}, {url: "http://b.test:9090/v2"}]
+      responses: {"201": {description: ok}}
+  /only-c:
+    get:
+      servers: [{url: "http://c.test"}]
+      responses: {"200": {description: ok}}
+`
+	for _, version := range []string{"3.0.3", "3.1.0"} {
+		t.Run(version, func(t *testing.T) {
+			sp, err := Parse("servers.yaml", []byte(fmt.Sprintf(doc, version)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			set := NewSet()
+			set.Add(sp)
+			ops := func(host string, port uint16) string {
+				var out []string
+				for _, o := range set.For(host, "10.0.0.1", port).Operations() {
+					out = append(out, o.Method+" "+o.Template)
+				}
+				return strings.Join(out, ", ")
+			}
+			for _, tt := range []struct {
+				host string
+				port uint16
+				want string
+			}{
+				{"a.test", 8080, "GET /orders, POST /users"},
+				{"b.test", 9090, "GET /v2/users, POST /v2/users"},
+				{"c.test", 80, "GET /only-c"},
+				{"d.test", 80, ""},
+			} {
+				if got := ops(tt.host, tt.port); got != tt.want {
+					t.Errorf("%s:%d documents %q; want %q", tt.host, tt.port, got, tt.want)
+				}
+			}
+		})
+	}
+}

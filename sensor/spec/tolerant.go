@@ -22,14 +22,7 @@ func parseTolerant(name string, data []byte) (*Spec, error) {
 	if info, ok := doc["info"].(map[string]any); ok {
 		sp.Title, _ = info["title"].(string)
 	}
-	if servers, ok := doc["servers"].([]any); ok {
-		for _, s := range servers {
-			if m, ok := s.(map[string]any); ok {
-				u, _ := m["url"].(string)
-				sp.Servers = append(sp.Servers, parseServer(u, nil))
-			}
-		}
-	}
+	sp.Servers = tolerantServers(doc["servers"])
 	components, _ := doc["components"].(map[string]any)
 	sharedParams, _ := components["parameters"].(map[string]any)
 	resolve := func(p any) map[string]any {
@@ -59,6 +52,9 @@ func parseTolerant(name string, data []byte) (*Spec, error) {
 			o := &Operation{Method: strings.ToUpper(method), Template: path, Spec: sp,
 				PathParams: map[string]string{}}
 			o.Deprecated, _ = op["deprecated"].(bool)
+			if o.Servers = tolerantServers(op["servers"]); o.Servers == nil {
+				o.Servers = tolerantServers(item["servers"])
+			}
 			opParams, _ := op["parameters"].([]any)
 			for _, raw := range append(append([]any{}, itemParams...), opParams...) {
 				p := resolve(raw)
@@ -110,4 +106,18 @@ func parseTolerant(name string, data []byte) (*Spec, error) {
 	}
 	finish(sp)
 	return sp, nil
+}
+
+// tolerantServers reads a servers list, without variables, from a generic
+// YAML tree; nil when there is none.
+func tolerantServers(v any) []Server {
+	list, _ := v.([]any)
+	var out []Server
+	for _, s := range list {
+		if m, ok := s.(map[string]any); ok {
+			u, _ := m["url"].(string)
+			out = append(out, parseServer(u, nil))
+		}
+	}
+	return out
 }
