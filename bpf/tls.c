@@ -1,6 +1,7 @@
 //go:build ignore
 
-// tls.c: uprobes on OpenSSL's SSL_read/SSL_write (and the _ex variants) that
+// tls.c: uprobes on OpenSSL's SSL_read/SSL_write (and the _ex variants), and
+// on Go's (*crypto/tls.Conn).Read/Write (see "Go crypto/tls" below), that
 // copy the plaintext into a ring buffer, tied to the connection's socket.
 //
 // The SSL* is the per-process connection key. Its socket fd is learnt from
@@ -164,6 +165,9 @@ static long emit_part(__u32 i, void *data) {
     return 0;
 }
 
+static __always_inline int emit_call(__u64 id, __u64 ssl, __u64 buf, __u64 n, __u32 dir,
+                                     __s32 fd, struct sock_addrs *sa);
+
 static __always_inline int leave(long ret, int is_ex) {
     __u64 id = bpf_get_current_pid_tgid();
     struct ssl_args *a = bpf_map_lookup_elem(&active, &id);
@@ -183,12 +187,21 @@ static __always_inline int leave(long ret, int is_ex) {
             return 0;
         n = ret;
     }
+    return emit_call(id, args.ssl, args.buf, n, args.dir, args.fd, &args.sa);
+}
+
+/* emit_call sends the n plaintext bytes at buf that one call moved on the
+ * connection ssl (with the pid, the per-process key): it notes the socket,
+ * when the call learnt it (fd >= 0), in the connection's state, and writes
+ * the bytes to the ring in pieces. */
+static __always_inline int emit_call(__u64 id, __u64 ssl, __u64 buf, __u64 n, __u32 dir,
+                                     __s32 fd, struct sock_addrs *sa) {
     if (n == 0 || n > 0x7fffffff)
         return 0;
     tcount(TSTAT_CALLS, 1);
 
     __u32 pid = id >> 32;
-    struct ssl_key ck = {.ssl = args.ssl, .pid = pid};
+    struct ssl_key ck = {.ssl = ssl, .pid = pid};
     struct ssl_conn *conn = bpf_map_lookup_elem(&conns, &ck);
     if (!conn) {
         struct ssl_conn fresh = {.fd = -1};
@@ -197,10 +210,10 @@ static __always_inline int leave(long ret, int is_ex) {
         if (!conn)
             return 0;
     }
-    if (args.fd >= 0) {
-        conn->fd = args.fd;
-        if (args.sa.family)
-            conn->sa = args.sa;
+    if (fd >= 0) {
+        conn->fd = fd;
+        if (sa->family)
+            conn->sa = *sa;
     }
     if (conn->fd < 0)
         tcount(TSTAT_NO_FD, 1);
@@ -211,15 +224,15 @@ static __always_inline int leave(long ret, int is_ex) {
         return 0;
     sc->hdr.ts_boot_ns = bpf_ktime_get_boot_ns();
     sc->hdr.cgroup_id = bpf_get_current_cgroup_id();
-    sc->hdr.ssl = args.ssl;
+    sc->hdr.ssl = ssl;
     sc->hdr.call_seq = sc->hdr.ts_boot_ns;
     sc->hdr.pid = pid;
     sc->hdr.tid = (__u32)id;
     sc->hdr.fd = conn->fd;
     sc->hdr.total_len = n;
-    sc->hdr.dir = args.dir;
+    sc->hdr.dir = dir;
     bpf_get_current_comm(&sc->hdr.comm, sizeof(sc->hdr.comm));
-    __u32 *lostp = args.dir == TLS_WRITE ? &conn->lost_write : &conn->lost_read;
+    __u32 *lostp = dir == TLS_WRITE ? &conn->lost_write : &conn->lost_read;
     sc->hdr.lost = *lostp;
     __builtin_memcpy(sc->hdr.laddr, conn->sa.laddr, 16);
     __builtin_memcpy(sc->hdr.raddr, conn->sa.raddr, 16);
@@ -227,7 +240,7 @@ static __always_inline int leave(long ret, int is_ex) {
     sc->hdr.rport = conn->sa.rport;
     sc->hdr.family = conn->sa.family;
 
-    struct emit_ctx ec = {.buf = args.buf, .n = n, .lostp = lostp};
+    struct emit_ctx ec = {.buf = buf, .n = n, .lostp = lostp};
     bpf_loop(TLS_PARTS_MAX, emit_part, &ec, 0);
     int emitted = ec.emitted;
     if (n > (__u64)TLS_PARTS_MAX * TLS_PART_MAX)
@@ -391,4 +404,122 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     e->pad = 0;
     bpf_ringbuf_submit(e, 0);
     return 0;
+}
+
+/* ---- Go crypto/tls ----
+ *
+ * Go programs carry their own TLS, (*crypto/tls.Conn).Write and Read, and
+ * call them with Go's register ABI: arguments and results in RAX, RBX, RCX
+ * on amd64 and R0, R1, R2 on arm64, the running goroutine's g in R14 / R28.
+ * Write's plaintext is complete on entry. Read's is known only on return,
+ * and a uretprobe would corrupt a goroutine whose stack moves, so user space
+ * places go_tls_read_ret on each RET instruction of Read instead; entry and
+ * return meet through the goroutine (its g), which stays the same while its
+ * thread may not. The *tls.Conn is the connection key, as SSL* is for
+ * OpenSSL, and its socket fd is read from the Conn itself. */
+
+#if defined(__TARGET_ARCH_arm64)
+#define GO_ARG1(x) (((struct user_pt_regs *)(x))->regs[0])
+#define GO_ARG2(x) (((struct user_pt_regs *)(x))->regs[1])
+#define GO_ARG3(x) (((struct user_pt_regs *)(x))->regs[2])
+#define GO_G(x) (((struct user_pt_regs *)(x))->regs[28])
+#else
+#define GO_ARG1(x) ((x)->ax)
+#define GO_ARG2(x) ((x)->bx)
+#define GO_ARG3(x) ((x)->cx)
+#define GO_G(x) ((x)->r14)
+#endif
+
+/* Per Go process (key: pid), from user space: the run-time address of the
+ * itab that makes a *net.TCPConn a net.Conn, 0 when the binary does not
+ * say. */
+struct go_proc {
+    __u64 tcpconn_itab;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u32);
+    __type(value, struct go_proc);
+} go_procs SEC(".maps");
+
+struct go_read_key {
+    __u64 g;
+    __u32 pid;
+    __u32 pad;
+};
+
+struct go_read_args {
+    __u64 conn;
+    __u64 buf;
+};
+
+/* Reads in flight. LRU: a Read that never reaches a RET (a panic) must not
+ * hold its entry for ever. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, struct go_read_key);
+    __type(value, struct go_read_args);
+} go_reads SEC(".maps");
+
+/* go_conn_fd returns the socket fd under a *tls.Conn, or -1. The Conn starts
+ * with its net.Conn (an interface: itab, data); when that holds a
+ * *net.TCPConn, the data points at a netFD pointer, and the netFD's poll.FD
+ * keeps the fd after its 16-byte fdMutex. These layouts have not changed
+ * since Go 1.12. Where the itab is known, any other net.Conn (a wrapper, a
+ * Unix socket) is refused rather than read as if it were one. */
+static __always_inline __s32 go_conn_fd(__u64 conn, __u32 pid) {
+    __u64 iface[2];
+    if (bpf_probe_read_user(iface, sizeof(iface), (void *)conn) < 0 || !iface[1])
+        return -1;
+    struct go_proc *p = bpf_map_lookup_elem(&go_procs, &pid);
+    if (p && p->tcpconn_itab && p->tcpconn_itab != iface[0])
+        return -1;
+    __u64 netfd = 0;
+    if (bpf_probe_read_user(&netfd, sizeof(netfd), (void *)iface[1]) < 0 || !netfd)
+        return -1;
+    __s64 sysfd = -1;
+    if (bpf_probe_read_user(&sysfd, sizeof(sysfd), (void *)(netfd + 16)) < 0)
+        return -1;
+    if (sysfd < 0 || sysfd > 0x7fffffff)
+        return -1;
+    return (__s32)sysfd;
+}
+
+static __always_inline int go_emit(__u64 conn, __u64 buf, __u64 n, __u32 dir) {
+    __u64 id = bpf_get_current_pid_tgid();
+    struct sock_addrs sa = {};
+    __s32 fd = go_conn_fd(conn, id >> 32);
+    if (fd >= 0)
+        read_sock(fd, &sa);
+    return emit_call(id, conn, buf, n, dir, fd, &sa);
+}
+
+SEC("uprobe/go_tls_write")
+int go_tls_write(struct pt_regs *ctx) {
+    return go_emit(GO_ARG1(ctx), GO_ARG2(ctx), GO_ARG3(ctx), TLS_WRITE);
+}
+
+SEC("uprobe/go_tls_read")
+int go_tls_read(struct pt_regs *ctx) {
+    struct go_read_key k = {.g = GO_G(ctx), .pid = bpf_get_current_pid_tgid() >> 32};
+    struct go_read_args a = {.conn = GO_ARG1(ctx), .buf = GO_ARG2(ctx)};
+    bpf_map_update_elem(&go_reads, &k, &a, BPF_ANY);
+    return 0;
+}
+
+SEC("uprobe/go_tls_read_ret")
+int go_tls_read_ret(struct pt_regs *ctx) {
+    struct go_read_key k = {.g = GO_G(ctx), .pid = bpf_get_current_pid_tgid() >> 32};
+    struct go_read_args *a = bpf_map_lookup_elem(&go_reads, &k);
+    if (!a)
+        return 0;
+    struct go_read_args args = *a;
+    bpf_map_delete_elem(&go_reads, &k);
+    long n = (long)GO_ARG1(ctx);
+    if (n <= 0)
+        return 0;
+    return go_emit(args.conn, args.buf, (__u64)n, TLS_READ);
 }

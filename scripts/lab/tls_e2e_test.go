@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -256,4 +257,111 @@ func TestTLSFallbackE2E(t *testing.T) {
 	if plain != 3 {
 		t.Errorf("afpacket fallback reported %d plaintext POSTs; want 3 (%d exchanges)", plain, len(exs))
 	}
+}
+
+// TestGoTLSE2E runs `apitap run --capture ebpf --tls` while a Go program,
+// started after it, serves HTTPS and calls itself with a fake bearer
+// token, over HTTP/1.1 and then, in a second process, over HTTP/2: the
+// daemon probes the program when it first starts, and the exchanges of
+// both its sides come out in plaintext, attributed to its pid, without the
+// token.
+func TestGoTLSE2E(t *testing.T) {
+	l := newTLSLab(t)
+	bin := filepath.Join(l.dir, "gotls")
+	build := exec.Command("go", "build", "-o", bin, "./sensor/ebpf/testdata/gotls")
+	build.Dir = "../.."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the Go TLS program: %v\n%s", err, out)
+	}
+	exch := filepath.Join(l.dir, "exchanges.jsonl")
+	p := startDaemon(t, l.srv, "run", "--config", l.conf, "-i", l.link.IfA, "--capture", "ebpf",
+		"--tls", "--exchanges", exch, "--emit-interval", "1s")
+	if out := p.Output(); !strings.Contains(out, "mode=ebpf-") {
+		t.Skipf("eBPF capture is not available on this kernel:\n%s", out)
+	}
+
+	const calls = 5
+	protocol := map[int]string{} // pid → the protocol its exchanges must carry
+	for i, v := range []struct{ arg, protocol string }{
+		{"", "http/1.1+tls"},
+		{"h2", "h2+tls"},
+	} {
+		pid := runGoTLS(t, l, bin, calls, v.arg, func(pid int) {
+			if i == 0 {
+				// The exec notice has the daemon probe the new program.
+				waitOutput(t, p, "path=/proc/"+strconv.Itoa(pid)+"/root", 10*time.Second)
+			} else {
+				// Probed already (uprobes hold for the file); give the
+				// daemon a moment to learn the new process's layout.
+				time.Sleep(500 * time.Millisecond)
+			}
+		})
+		protocol[pid] = v.protocol
+	}
+	time.Sleep(1500 * time.Millisecond)
+	stopDaemon(t, p)
+	if strings.Contains(p.Output(), buildDaemon(t)+" probes=") {
+		t.Error("apitap probed its own executable")
+	}
+
+	exs, raw := readExchanges(t, exch)
+	if bytes.Contains(raw, []byte("lab-fake-token")) {
+		t.Error("the exchange log holds the raw bearer token")
+	}
+	seen := map[int]int{}
+	for _, ex := range exs {
+		if !strings.HasSuffix(ex.Protocol, "+tls") {
+			continue
+		}
+		if ex.Process == nil || protocol[ex.Process.PID] == "" {
+			t.Errorf("tls exchange attributed to %+v; want one of %v", ex.Process, protocol)
+			continue
+		}
+		if want := protocol[ex.Process.PID]; ex.Method != "POST" ||
+			!strings.HasPrefix(ex.Path, "/api/items/") || ex.Status != 200 || ex.Protocol != want {
+			t.Errorf("exchange %s %s %d %s; want POST /api/items/N 200 %s", ex.Method, ex.Path,
+				ex.Status, ex.Protocol, want)
+		}
+		seen[ex.Process.PID]++
+	}
+	// Each program is client and server: each call is seen from both ends.
+	for pid, proto := range protocol {
+		if seen[pid] != 2*calls {
+			t.Errorf("%s: %d exchanges from the Go program; want %d (%d exchanges in all)",
+				proto, seen[pid], 2*calls, len(exs))
+		}
+	}
+}
+
+// runGoTLS runs the Go TLS program in the client namespace: once it has
+// printed its address, ready(pid) runs, and then its calls. It returns the
+// program's pid after the calls are done.
+func runGoTLS(t *testing.T, l *tlsLab, bin string, calls int, arg string, ready func(int)) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	args := []string{strconv.Itoa(calls), "lab-fake-token-1111111111111111"}
+	if arg != "" {
+		args = append(args, arg)
+	}
+	cmd := l.cli.Command(ctx, bin, args...)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stdin.Close()
+		cmd.Wait()
+	}()
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() {
+		t.Fatal("the Go TLS program printed no address")
+	}
+	ready(cmd.Process.Pid)
+	stdin.Write([]byte("go\n"))
+	if !lines.Scan() || lines.Text() != "done" {
+		t.Fatalf("the Go TLS program did not finish: %q", lines.Text())
+	}
+	return cmd.Process.Pid
 }

@@ -37,16 +37,18 @@ func (d Dir) String() string {
 	return "read"
 }
 
-// Chunk is the plaintext of one SSL_read or SSL_write call (or, after a loss
-// inside a call, the part of it that arrived). Chunks of one connection and
-// direction arrive in order.
+// Chunk is the plaintext of one SSL_read or SSL_write call, or of a Go
+// program's (*tls.Conn).Read or Write (or, after a loss inside a call, the
+// part of it that arrived). Chunks of one connection and direction arrive
+// in order.
 type Chunk struct {
 	Time     time.Time // when the call returned
 	PID, TID uint32
 	Comm     string
 	CgroupID uint64 // cgroup v2 id; see Resolver
-	// Conn is the SSL* of the connection: with PID it identifies the
-	// connection even when its socket could not be resolved.
+	// Conn is the SSL* (or, in a Go program, the *tls.Conn) of the
+	// connection: with PID it identifies the connection even when its
+	// socket could not be resolved.
 	Conn          uint64
 	Local, Remote netip.AddrPort // zero when the socket was not resolved
 	Dir           Dir
@@ -112,11 +114,12 @@ type TLSStats struct {
 	Unresolved     uint64 // chunks whose socket addresses were unknown
 	IncompleteCall uint64 // calls delivered with a missing tail
 	Libraries      uint64 // distinct library files probed
+	GoPrograms     uint64 // distinct Go executables whose crypto/tls is probed
 	AttachErrors   uint64 // libraries that could not be probed
 }
 
-// TLSSource captures TLS plaintext from OpenSSL 1.1.1 and 3.x libssl with
-// uprobes. Create it with NewTLSSource, consume it with Run (once), release it
+// TLSSource captures TLS plaintext with uprobes, from OpenSSL 1.1.1 and 3.x
+// libssl and from Go programs' crypto/tls (stripped ones too). Create it with NewTLSSource, consume it with Run (once), release it
 // with Close. Stats and Libraries are safe for concurrent use.
 type TLSSource struct {
 	cfg   TLSConfig
@@ -127,12 +130,14 @@ type TLSSource struct {
 	execs *ringbuf.Reader
 	clock bootClock
 
-	mu      sync.Mutex // guards libs, libLinks, libPaths
+	mu      sync.Mutex // guards libs, gos, libLink, paths
 	libs    map[libKey]bool
+	gos     map[libKey]*goBinary // Go executables looked at; nil: nothing to probe
+	self    libKey               // this process's executable, never probed
 	libLink []link.Link
 	paths   []string
 
-	chunks, unresolved, incomplete, libCount, attachErrs atomic.Uint64
+	chunks, unresolved, incomplete, libCount, goCount, attachErrs atomic.Uint64
 
 	closeOnce sync.Once
 	closeErr  error
@@ -155,7 +160,7 @@ func NewTLSSource(cfg TLSConfig) (*TLSSource, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &TLSSource{cfg: cfg, log: log.With("component", "ebpf.TLSSource"),
-		clock: newBootClock(), libs: make(map[libKey]bool)}
+		clock: newBootClock(), libs: make(map[libKey]bool), gos: make(map[libKey]*goBinary)}
 
 	if err := checkKernel(); err != nil {
 		return nil, err
@@ -163,6 +168,7 @@ func NewTLSSource(cfg TLSConfig) (*TLSSource, error) {
 	if err := ensureTracefs(); err != nil {
 		return nil, err
 	}
+	s.self, _ = fileKey("/proc/self/exe")
 	spec, err := loadTls()
 	if err != nil {
 		return nil, fmt.Errorf("ebpf: parse tls object: %w", err)
@@ -251,7 +257,8 @@ func (s *TLSSource) attach(path string) {
 	s.log.Info("tls library probed", "path", path, "probes", len(links))
 }
 
-// scanPID probes the TLS libraries one process maps.
+// scanPID probes the TLS libraries one process maps, or its executable
+// when it is a Go program with crypto/tls.
 func (s *TLSSource) scanPID(pid int) {
 	libs, err := mappedLibraries(pid)
 	if err != nil {
@@ -260,6 +267,63 @@ func (s *TLSSource) scanPID(pid int) {
 	for _, p := range libs {
 		s.attach(p)
 	}
+	s.scanGo(pid)
+}
+
+// scanGo probes pid's executable if it is a Go program with crypto/tls and
+// not probed yet, and tells the probes where the process keeps the itab
+// they check connections by.
+func (s *TLSSource) scanGo(pid int) {
+	full, own, err := goExecutable(pid)
+	if err != nil {
+		return
+	}
+	key, err := fileKey(full)
+	if err != nil || key == s.self {
+		// apitap is a Go program too: probing itself would feed its own
+		// TLS (to Kafka) back into its capture.
+		return
+	}
+	s.mu.Lock()
+	b, seen := s.gos[key]
+	if !seen {
+		b = s.attachGo(full, key)
+	}
+	s.mu.Unlock()
+	if b == nil {
+		return
+	}
+	if itab := b.itabAt(pid, own); itab != 0 {
+		// Best effort: without it the probes read any net.Conn as TCP.
+		s.objs.GoProcs.Put(uint32(pid), tlsGoProc{TcpconnItab: itab})
+	}
+}
+
+// attachGo inspects and probes the Go executable at path, remembering the
+// outcome under key either way; s.mu is held.
+func (s *TLSSource) attachGo(full string, key libKey) *goBinary {
+	b, err := inspectGo(full)
+	if err != nil {
+		s.gos[key] = nil
+		if !errors.Is(err, errNotGoTLS) {
+			s.log.Warn("go program not probed", "path", full, "error", err)
+		}
+		return nil
+	}
+	links, err := attachGo(full, b, &s.objs)
+	if err != nil {
+		s.gos[key] = nil
+		s.attachErrs.Add(1)
+		s.log.Warn("go program not probed", "path", full, "error", err)
+		return nil
+	}
+	s.gos[key] = b
+	s.libLink = append(s.libLink, links...)
+	s.paths = append(s.paths, full)
+	s.goCount.Add(1)
+	s.log.Info("go crypto/tls probed", "path", full, "probes", len(links),
+		"tcp_check", b.itab != 0)
+	return b
 }
 
 // scanAll probes the TLS libraries of every running process.
@@ -277,7 +341,8 @@ func (s *TLSSource) scanAll() {
 	}
 }
 
-// Libraries returns the paths of the probed library files.
+// Libraries returns the paths of the probed library files and Go
+// executables.
 func (s *TLSSource) Libraries() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -404,6 +469,7 @@ func (s *TLSSource) Stats() (TLSStats, error) {
 		Calls: v[0], Records: v[1], RingDrops: v[2], LostBytes: v[3], NoFD: v[4],
 		ExecDrops: v[5], Chunks: s.chunks.Load(), Unresolved: s.unresolved.Load(),
 		IncompleteCall: s.incomplete.Load(), Libraries: s.libCount.Load(),
+		GoPrograms:   s.goCount.Load(),
 		AttachErrors: s.attachErrs.Load(),
 	}, nil
 }

@@ -19,6 +19,24 @@ type tlsExecEvent struct {
 	Pad uint32
 }
 
+type tlsGoProc struct {
+	_           structs.HostLayout
+	TcpconnItab uint64
+}
+
+type tlsGoReadArgs struct {
+	_    structs.HostLayout
+	Conn uint64
+	Buf  uint64
+}
+
+type tlsGoReadKey struct {
+	_   structs.HostLayout
+	G   uint64
+	Pid uint32
+	Pad uint32
+}
+
 type tlsSslArgs struct {
 	_      structs.HostLayout
 	Ssl    uint64
@@ -99,6 +117,8 @@ const (
 	tlsMapActive          = "active"
 	tlsMapConns           = "conns"
 	tlsMapExecRing        = "exec_ring"
+	tlsMapGoProcs         = "go_procs"
+	tlsMapGoReads         = "go_reads"
 	tlsMapTlsRing         = "tls_ring"
 	tlsMapTlsScratchMap   = "tls_scratch_map"
 	tlsMapTlsStats        = "tls_stats"
@@ -110,6 +130,9 @@ const (
 	tlsProgEnterSendto    = "enter_sendto"
 	tlsProgEnterWrite     = "enter_write"
 	tlsProgEnterWritev    = "enter_writev"
+	tlsProgGoTlsRead      = "go_tls_read"
+	tlsProgGoTlsReadRet   = "go_tls_read_ret"
+	tlsProgGoTlsWrite     = "go_tls_write"
 	tlsProgOnExec         = "on_exec"
 	tlsProgSslRead        = "ssl_read"
 	tlsProgSslReadEx      = "ssl_read_ex"
@@ -173,6 +196,9 @@ type tlsProgramSpecs struct {
 	EnterSendto   *ebpf.ProgramSpec `ebpf:"enter_sendto"`
 	EnterWrite    *ebpf.ProgramSpec `ebpf:"enter_write"`
 	EnterWritev   *ebpf.ProgramSpec `ebpf:"enter_writev"`
+	GoTlsRead     *ebpf.ProgramSpec `ebpf:"go_tls_read"`
+	GoTlsReadRet  *ebpf.ProgramSpec `ebpf:"go_tls_read_ret"`
+	GoTlsWrite    *ebpf.ProgramSpec `ebpf:"go_tls_write"`
 	OnExec        *ebpf.ProgramSpec `ebpf:"on_exec"`
 	SslRead       *ebpf.ProgramSpec `ebpf:"ssl_read"`
 	SslReadEx     *ebpf.ProgramSpec `ebpf:"ssl_read_ex"`
@@ -191,6 +217,8 @@ type tlsMapSpecs struct {
 	Active        *ebpf.MapSpec `ebpf:"active"`
 	Conns         *ebpf.MapSpec `ebpf:"conns"`
 	ExecRing      *ebpf.MapSpec `ebpf:"exec_ring"`
+	GoProcs       *ebpf.MapSpec `ebpf:"go_procs"`
+	GoReads       *ebpf.MapSpec `ebpf:"go_reads"`
 	TlsRing       *ebpf.MapSpec `ebpf:"tls_ring"`
 	TlsScratchMap *ebpf.MapSpec `ebpf:"tls_scratch_map"`
 	TlsStats      *ebpf.MapSpec `ebpf:"tls_stats"`
@@ -227,6 +255,8 @@ type tlsMaps struct {
 	Active        *ebpf.Map `ebpf:"active"`
 	Conns         *ebpf.Map `ebpf:"conns"`
 	ExecRing      *ebpf.Map `ebpf:"exec_ring"`
+	GoProcs       *ebpf.Map `ebpf:"go_procs"`
+	GoReads       *ebpf.Map `ebpf:"go_reads"`
 	TlsRing       *ebpf.Map `ebpf:"tls_ring"`
 	TlsScratchMap *ebpf.Map `ebpf:"tls_scratch_map"`
 	TlsStats      *ebpf.Map `ebpf:"tls_stats"`
@@ -237,6 +267,8 @@ func (m *tlsMaps) Close() error {
 		m.Active,
 		m.Conns,
 		m.ExecRing,
+		m.GoProcs,
+		m.GoReads,
 		m.TlsRing,
 		m.TlsScratchMap,
 		m.TlsStats,
@@ -263,6 +295,9 @@ type tlsPrograms struct {
 	EnterSendto   *ebpf.Program `ebpf:"enter_sendto"`
 	EnterWrite    *ebpf.Program `ebpf:"enter_write"`
 	EnterWritev   *ebpf.Program `ebpf:"enter_writev"`
+	GoTlsRead     *ebpf.Program `ebpf:"go_tls_read"`
+	GoTlsReadRet  *ebpf.Program `ebpf:"go_tls_read_ret"`
+	GoTlsWrite    *ebpf.Program `ebpf:"go_tls_write"`
 	OnExec        *ebpf.Program `ebpf:"on_exec"`
 	SslRead       *ebpf.Program `ebpf:"ssl_read"`
 	SslReadEx     *ebpf.Program `ebpf:"ssl_read_ex"`
@@ -284,6 +319,9 @@ func (p *tlsPrograms) Close() error {
 		p.EnterSendto,
 		p.EnterWrite,
 		p.EnterWritev,
+		p.GoTlsRead,
+		p.GoTlsReadRet,
+		p.GoTlsWrite,
 		p.OnExec,
 		p.SslRead,
 		p.SslReadEx,

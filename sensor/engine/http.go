@@ -176,6 +176,9 @@ func (h *httpConn) emit(req *httpparse.Request, resp *httpparse.Response) {
 		ex.Protocol = exchange.ProtoH2C // an upgraded request answered on stream 1
 	}
 	if c.decrypted {
+		if ex.Protocol == exchange.ProtoH2C {
+			ex.Protocol = exchange.ProtoH2 // HTTP/2 inside TLS is h2, not cleartext h2c
+		}
 		ex.Protocol += exchange.SuffixTLS
 	}
 	ex.Request.Headers = materialize(&w.reqHeaders, reqHeaders, all)
