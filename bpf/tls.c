@@ -103,6 +103,7 @@ struct {
 
 const struct tls_event *unused_tls_event __attribute__((unused));
 const struct exec_event *unused_exec_event __attribute__((unused));
+const enum go_site *unused_go_site __attribute__((unused));
 
 static __always_inline void tcount(__u32 idx, __u64 n) {
     __u64 *v = bpf_map_lookup_elem(&tls_stats, &idx);
@@ -497,21 +498,18 @@ static __always_inline int go_emit(__u64 conn, __u64 buf, __u64 n, __u32 dir) {
     return emit_call(id, conn, buf, n, dir, fd, &sa);
 }
 
-SEC("uprobe/go_tls_write")
-int go_tls_write(struct pt_regs *ctx) {
+static __always_inline int go_write(struct pt_regs *ctx) {
     return go_emit(GO_ARG1(ctx), GO_ARG2(ctx), GO_ARG3(ctx), TLS_WRITE);
 }
 
-SEC("uprobe/go_tls_read")
-int go_tls_read(struct pt_regs *ctx) {
+static __always_inline int go_read(struct pt_regs *ctx) {
     struct go_read_key k = {.g = GO_G(ctx), .pid = bpf_get_current_pid_tgid() >> 32};
     struct go_read_args a = {.conn = GO_ARG1(ctx), .buf = GO_ARG2(ctx)};
     bpf_map_update_elem(&go_reads, &k, &a, BPF_ANY);
     return 0;
 }
 
-SEC("uprobe/go_tls_read_ret")
-int go_tls_read_ret(struct pt_regs *ctx) {
+static __always_inline int go_read_ret(struct pt_regs *ctx) {
     struct go_read_key k = {.g = GO_G(ctx), .pid = bpf_get_current_pid_tgid() >> 32};
     struct go_read_args *a = bpf_map_lookup_elem(&go_reads, &k);
     if (!a)
@@ -522,4 +520,37 @@ int go_tls_read_ret(struct pt_regs *ctx) {
     if (n <= 0)
         return 0;
     return go_emit(args.conn, args.buf, (__u64)n, TLS_READ);
+}
+
+/* One uprobe per site, for kernels before uprobe_multi links (6.6). */
+
+SEC("uprobe/go_tls_write")
+int go_tls_write(struct pt_regs *ctx) {
+    return go_write(ctx);
+}
+
+SEC("uprobe/go_tls_read")
+int go_tls_read(struct pt_regs *ctx) {
+    return go_read(ctx);
+}
+
+SEC("uprobe/go_tls_read_ret")
+int go_tls_read_ret(struct pt_regs *ctx) {
+    return go_read_ret(ctx);
+}
+
+/* Every site of one binary in one uprobe_multi link, told apart by the
+ * cookie user space gives each: removing a link then waits for the kernel's
+ * grace period once, not once per site. */
+SEC("uprobe.multi")
+int go_tls_multi(struct pt_regs *ctx) {
+    switch (bpf_get_attach_cookie(ctx)) {
+    case GO_SITE_WRITE:
+        return go_write(ctx);
+    case GO_SITE_READ:
+        return go_read(ctx);
+    case GO_SITE_READ_RET:
+        return go_read_ret(ctx);
+    }
+    return 0;
 }

@@ -134,6 +134,13 @@ struct tls_event {
     __u8 pad2[3];
 };
 
+/* Cookies of the go_tls_multi attach points (bpf/tls.c). */
+enum go_site {
+    GO_SITE_WRITE = 1,    /* entry of (*crypto/tls.Conn).Write */
+    GO_SITE_READ = 2,     /* entry of (*crypto/tls.Conn).Read */
+    GO_SITE_READ_RET = 3, /* a return instruction of Read */
+};
+
 /* Process exec notice, so user space can look for new TLS libraries. */
 struct exec_event {
     __u32 pid;

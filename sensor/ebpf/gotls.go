@@ -27,9 +27,13 @@ const (
 	goTCPConnItab = "go:itab.*net.TCPConn,net.Conn"
 )
 
-// errNotGoTLS marks an executable that is not a Go program linking
-// crypto/tls, or not one for this machine's architecture: nothing to probe.
-var errNotGoTLS = errors.New("not a Go program with crypto/tls")
+// errNotGo marks an executable that is not a Go program; errNotGoTLS one
+// that is, but without crypto/tls or for another architecture. Neither has
+// anything for the Go probes; only the first may carry OpenSSL.
+var (
+	errNotGo    = errors.New("not a Go program")
+	errNotGoTLS = errors.New("not a Go program with crypto/tls")
+)
 
 // goBinary is what probing one Go executable takes.
 type goBinary struct {
@@ -64,7 +68,7 @@ func inspectGo(path string) (b *goBinary, err error) {
 	}
 	defer f.Close()
 	if f.Section(".gopclntab") == nil && f.Section(".go.buildinfo") == nil {
-		return nil, errNotGoTLS
+		return nil, errNotGo
 	}
 	if !sameArch(f.Machine) {
 		return nil, errNotGoTLS
@@ -215,20 +219,40 @@ func retOffsets(m elf.Machine, code []byte) ([]uint64, error) {
 }
 
 // attachGo places the Go probes on the binary at path: Write's and Read's
-// entries, and every return of Read.
-func attachGo(path string, b *goBinary, o *tlsObjects) ([]link.Link, error) {
+// entries, and every return of Read. With multi (a kernel with uprobe_multi
+// links) they go into one link, which the kernel removes with one grace
+// period instead of one per site: a sensor stopping on a host of many Go
+// programs would otherwise wait seconds.
+func attachGo(path string, b *goBinary, o *tlsObjects, multi bool) ([]link.Link, error) {
 	ex, err := link.OpenExecutable(path)
 	if err != nil {
 		return nil, fmt.Errorf("ebpf: open %s: %w", path, err)
 	}
 	type site struct {
-		off  uint64
-		prog *ebpf.Program
-		what string
+		off    uint64
+		prog   *ebpf.Program
+		cookie tlsGoSite
+		what   string
 	}
-	sites := []site{{b.write, o.GoTlsWrite, goTLSWrite}, {b.read, o.GoTlsRead, goTLSRead}}
+	sites := []site{{b.write, o.GoTlsWrite, tlsGoSiteGO_SITE_WRITE, goTLSWrite},
+		{b.read, o.GoTlsRead, tlsGoSiteGO_SITE_READ, goTLSRead}}
 	for _, off := range b.readRets {
-		sites = append(sites, site{off, o.GoTlsReadRet, "a return of " + goTLSRead})
+		sites = append(sites,
+			site{off, o.GoTlsReadRet, tlsGoSiteGO_SITE_READ_RET, "a return of " + goTLSRead})
+	}
+	if multi {
+		opts := &link.UprobeMultiOptions{}
+		for _, s := range sites {
+			// Addresses are file offsets, as for single uprobes.
+			opts.Addresses = append(opts.Addresses, s.off)
+			opts.Cookies = append(opts.Cookies, uint64(s.cookie))
+		}
+		l, err := ex.UprobeMulti(nil, o.GoTlsMulti, opts)
+		if err != nil {
+			return nil, fmt.Errorf("ebpf: attach %s and %s of %s: %w", goTLSWrite, goTLSRead,
+				path, err)
+		}
+		return []link.Link{l}, nil
 	}
 	var links []link.Link
 	for _, s := range sites {
@@ -236,9 +260,7 @@ func attachGo(path string, b *goBinary, o *tlsObjects) ([]link.Link, error) {
 		// which a stripped binary could not answer.
 		l, err := ex.Uprobe("", s.prog, &link.UprobeOptions{Address: s.off})
 		if err != nil {
-			for _, l := range links {
-				l.Close()
-			}
+			closeAll(links)
 			return nil, fmt.Errorf("ebpf: attach %s at %#x of %s: %w", s.what, s.off, path, err)
 		}
 		links = append(links, l)
@@ -246,17 +268,17 @@ func attachGo(path string, b *goBinary, o *tlsObjects) ([]link.Link, error) {
 	return links, nil
 }
 
-// goExecutable returns the path, reachable from this process, of pid's
+// executable returns the path, reachable from this process, of pid's
 // executable (inside its mount namespace, as for libraries), and its path
 // as the process sees it, which its memory map names.
-func goExecutable(pid int) (full, own string, err error) {
+func executable(pid int) (full, own string, err error) {
 	p := "/proc/" + strconv.Itoa(pid)
 	own, err = os.Readlink(p + "/exe")
 	if err != nil {
 		return "", "", err
 	}
 	if strings.HasSuffix(own, " (deleted)") {
-		return "", "", errNotGoTLS
+		return "", "", errors.New("executable deleted")
 	}
 	return p + "/root" + own, own, nil
 }

@@ -45,13 +45,15 @@ func TestGoTLSPlaintext(t *testing.T) {
 		name     string
 		flags    []string
 		tcpCheck bool // the itab is in the symbol table
+		single   bool // one uprobe per site, as on kernels before 6.6
 	}{
-		{"plain", nil, true},
-		{"pie", []string{"-buildmode=pie"}, true},
-		{"stripped", []string{"-ldflags=-s -w"}, false},
+		{"plain", nil, true, false},
+		{"pie", []string{"-buildmode=pie"}, true, false},
+		{"stripped", []string{"-ldflags=-s -w"}, false, false},
+		{"single uprobes", nil, true, true},
 	} {
 		t.Run(v.name, func(t *testing.T) {
-			bin := buildGoTLS(t, "gotls-"+v.name, v.flags...)
+			bin := buildGoTLS(t, "gotls-"+strings.ReplaceAll(v.name, " ", "-"), v.flags...)
 			b, err := inspectGo(bin)
 			if err != nil {
 				t.Fatalf("inspectGo: %v", err)
@@ -60,12 +62,12 @@ func TestGoTLSPlaintext(t *testing.T) {
 				t.Fatalf("inspectGo: itab %#x, %d returns of Read; want the itab %v and some",
 					b.itab, len(b.readRets), v.tcpCheck)
 			}
-			runGoTLS(t, bin)
+			runGoTLS(t, bin, v.single)
 		})
 	}
 }
 
-func runGoTLS(t *testing.T, bin string) {
+func runGoTLS(t *testing.T, bin string, single bool) {
 	var tb [16]byte
 	rand.Read(tb[:])
 	token := "tok_" + hex.EncodeToString(tb[:]) // fake; never printed
@@ -88,7 +90,7 @@ func runGoTLS(t *testing.T, bin string) {
 	srv := netip.MustParseAddrPort(lines.Text())
 
 	// The process runs already: the start-up scan finds and probes it.
-	s, snapshot := startTLS(t, TLSConfig{ScanInterval: -1})
+	s, snapshot := startTLS(t, TLSConfig{ScanInterval: -1, SingleUprobes: single})
 	// Other Go programs may be probed too (the go command running this
 	// test is one).
 	probed := false

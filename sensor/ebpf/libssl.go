@@ -3,6 +3,7 @@ package ebpf
 import (
 	"bufio"
 	"bytes"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
@@ -127,4 +128,36 @@ func attachLibrary(path string, probes []probe) ([]link.Link, error) {
 		return nil, fmt.Errorf("ebpf: %s has no SSL_read/SSL_write: %w", path, link.ErrNoSymbol)
 	}
 	return links, nil
+}
+
+// definesSSL reports whether the executable at path defines SSL_read and
+// SSL_write itself: OpenSSL (or BoringSSL) linked in, rather than imported
+// from libssl, whose mapping is probed on its own.
+func definesSSL(path string) (ok bool) {
+	// A crafted executable must not take the sensor down with it.
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	found := 0
+	for _, table := range []func() ([]elf.Symbol, error){f.DynamicSymbols, f.Symbols} {
+		syms, _ := table()
+		for _, s := range syms {
+			if (s.Name == "SSL_read" || s.Name == "SSL_write") && s.Value != 0 &&
+				s.Section != elf.SHN_UNDEF && elf.ST_TYPE(s.Info) == elf.STT_FUNC {
+				found++
+			}
+		}
+		if found >= 2 {
+			return true
+		}
+		found = 0
+	}
+	return false
 }

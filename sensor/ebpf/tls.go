@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
@@ -76,6 +77,10 @@ type TLSConfig struct {
 	MaxPending int
 	// SocketCache bounds the (pid, fd) to address cache. Default 65536.
 	SocketCache int
+	// SingleUprobes places one uprobe per probed site of a Go program even
+	// where the kernel has uprobe_multi links (Linux 6.6+), which it
+	// otherwise uses: the way older kernels are probed, for comparison.
+	SingleUprobes bool
 	// Logger receives lifecycle lines (libraries probed). Nil: silent.
 	Logger *slog.Logger
 }
@@ -134,6 +139,7 @@ type TLSSource struct {
 	libs    map[libKey]bool
 	gos     map[libKey]*goBinary // Go executables looked at; nil: nothing to probe
 	self    libKey               // this process's executable, never probed
+	multi   bool                 // Go programs are probed through uprobe_multi links
 	libLink []link.Link
 	paths   []string
 
@@ -174,6 +180,12 @@ func NewTLSSource(cfg TLSConfig) (*TLSSource, error) {
 		return nil, fmt.Errorf("ebpf: parse tls object: %w", err)
 	}
 	spec.Maps["tls_ring"].MaxEntries = ringSize(cfg.RingBytes, 8<<20)
+	s.multi = !cfg.SingleUprobes && features.HaveBPFLinkUprobeMulti() == nil
+	if !s.multi {
+		// Loaded as a plain uprobe program, which any kernel takes, and
+		// never attached.
+		spec.Programs["go_tls_multi"].AttachType = ebpf.AttachNone
+	}
 	if err := loadSpec(spec, &s.objs); err != nil {
 		return nil, err
 	}
@@ -257,8 +269,8 @@ func (s *TLSSource) attach(path string) {
 	s.log.Info("tls library probed", "path", path, "probes", len(links))
 }
 
-// scanPID probes the TLS libraries one process maps, or its executable
-// when it is a Go program with crypto/tls.
+// scanPID probes the TLS libraries one process maps, and its executable
+// when that carries a TLS library of its own.
 func (s *TLSSource) scanPID(pid int) {
 	libs, err := mappedLibraries(pid)
 	if err != nil {
@@ -267,14 +279,16 @@ func (s *TLSSource) scanPID(pid int) {
 	for _, p := range libs {
 		s.attach(p)
 	}
-	s.scanGo(pid)
+	s.scanExecutable(pid)
 }
 
-// scanGo probes pid's executable if it is a Go program with crypto/tls and
-// not probed yet, and tells the probes where the process keeps the itab
-// they check connections by.
-func (s *TLSSource) scanGo(pid int) {
-	full, own, err := goExecutable(pid)
+// scanExecutable probes pid's executable, if not probed yet, when it is a
+// Go program with crypto/tls, or links OpenSSL in (Node.js does: its
+// SSL_read and SSL_write are the executable's own). For a Go program it
+// also tells the probes where the process keeps the itab they check
+// connections by.
+func (s *TLSSource) scanExecutable(pid int) {
+	full, own, err := executable(pid)
 	if err != nil {
 		return
 	}
@@ -286,10 +300,14 @@ func (s *TLSSource) scanGo(pid int) {
 	}
 	s.mu.Lock()
 	b, seen := s.gos[key]
+	var notGo bool
 	if !seen {
-		b = s.attachGo(full, key)
+		b, notGo = s.attachGo(full, key)
 	}
 	s.mu.Unlock()
+	if notGo && definesSSL(full) {
+		s.attach(full)
+	}
 	if b == nil {
 		return
 	}
@@ -300,30 +318,34 @@ func (s *TLSSource) scanGo(pid int) {
 }
 
 // attachGo inspects and probes the Go executable at path, remembering the
-// outcome under key either way; s.mu is held.
-func (s *TLSSource) attachGo(full string, key libKey) *goBinary {
+// outcome under key either way, and reports whether it is not a Go program
+// at all; s.mu is held.
+func (s *TLSSource) attachGo(full string, key libKey) (b *goBinary, notGo bool) {
 	b, err := inspectGo(full)
 	if err != nil {
 		s.gos[key] = nil
-		if !errors.Is(err, errNotGoTLS) {
+		switch {
+		case errors.Is(err, errNotGo):
+			return nil, true
+		case !errors.Is(err, errNotGoTLS):
 			s.log.Warn("go program not probed", "path", full, "error", err)
 		}
-		return nil
+		return nil, false
 	}
-	links, err := attachGo(full, b, &s.objs)
+	links, err := attachGo(full, b, &s.objs, s.multi)
 	if err != nil {
 		s.gos[key] = nil
 		s.attachErrs.Add(1)
 		s.log.Warn("go program not probed", "path", full, "error", err)
-		return nil
+		return nil, false
 	}
 	s.gos[key] = b
 	s.libLink = append(s.libLink, links...)
 	s.paths = append(s.paths, full)
 	s.goCount.Add(1)
-	s.log.Info("go crypto/tls probed", "path", full, "probes", len(links),
-		"tcp_check", b.itab != 0)
-	return b
+	s.log.Info("go crypto/tls probed", "path", full, "sites", 2+len(b.readRets),
+		"links", len(links), "tcp_check", b.itab != 0)
+	return b, false
 }
 
 // scanAll probes the TLS libraries of every running process.
@@ -485,9 +507,7 @@ func (s *TLSSource) Close() error {
 			errs = append(errs, s.execs.Close())
 		}
 		s.mu.Lock()
-		for _, l := range s.libLink {
-			errs = append(errs, l.Close())
-		}
+		errs = append(errs, closeAll(s.libLink))
 		s.libLink = nil
 		s.mu.Unlock()
 		for _, l := range s.links {
@@ -497,4 +517,23 @@ func (s *TLSSource) Close() error {
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
+}
+
+// closeAll closes links side by side. Removing a uprobe waits for the
+// kernel's grace period, some 0.2 s on a virtual machine, and a sensor
+// holds dozens (nine per Go program): one after the other they kept a stop
+// waiting for seconds, in parallel the waits overlap.
+func closeAll(links []link.Link) error {
+	errs := make([]error, len(links))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	for i, l := range links {
+		wg.Go(func() {
+			sem <- struct{}{}
+			errs[i] = l.Close()
+			<-sem
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

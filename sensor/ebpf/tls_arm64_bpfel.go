@@ -37,6 +37,14 @@ type tlsGoReadKey struct {
 	Pad uint32
 }
 
+type tlsGoSite uint32
+
+const (
+	tlsGoSiteGO_SITE_WRITE    tlsGoSite = 1
+	tlsGoSiteGO_SITE_READ     tlsGoSite = 2
+	tlsGoSiteGO_SITE_READ_RET tlsGoSite = 3
+)
+
 type tlsSslArgs struct {
 	_      structs.HostLayout
 	Ssl    uint64
@@ -130,6 +138,7 @@ const (
 	tlsProgEnterSendto    = "enter_sendto"
 	tlsProgEnterWrite     = "enter_write"
 	tlsProgEnterWritev    = "enter_writev"
+	tlsProgGoTlsMulti     = "go_tls_multi"
 	tlsProgGoTlsRead      = "go_tls_read"
 	tlsProgGoTlsReadRet   = "go_tls_read_ret"
 	tlsProgGoTlsWrite     = "go_tls_write"
@@ -143,6 +152,7 @@ const (
 	tlsProgSslWriteExRet  = "ssl_write_ex_ret"
 	tlsProgSslWriteRet    = "ssl_write_ret"
 	tlsVarUnusedExecEvent = "unused_exec_event"
+	tlsVarUnusedGoSite    = "unused_go_site"
 	tlsVarUnusedTlsEvent  = "unused_tls_event"
 )
 
@@ -196,6 +206,7 @@ type tlsProgramSpecs struct {
 	EnterSendto   *ebpf.ProgramSpec `ebpf:"enter_sendto"`
 	EnterWrite    *ebpf.ProgramSpec `ebpf:"enter_write"`
 	EnterWritev   *ebpf.ProgramSpec `ebpf:"enter_writev"`
+	GoTlsMulti    *ebpf.ProgramSpec `ebpf:"go_tls_multi"`
 	GoTlsRead     *ebpf.ProgramSpec `ebpf:"go_tls_read"`
 	GoTlsReadRet  *ebpf.ProgramSpec `ebpf:"go_tls_read_ret"`
 	GoTlsWrite    *ebpf.ProgramSpec `ebpf:"go_tls_write"`
@@ -229,6 +240,7 @@ type tlsMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type tlsVariableSpecs struct {
 	UnusedExecEvent *ebpf.VariableSpec `ebpf:"unused_exec_event"`
+	UnusedGoSite    *ebpf.VariableSpec `ebpf:"unused_go_site"`
 	UnusedTlsEvent  *ebpf.VariableSpec `ebpf:"unused_tls_event"`
 }
 
@@ -280,6 +292,7 @@ func (m *tlsMaps) Close() error {
 // It can be passed to loadTlsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tlsVariables struct {
 	UnusedExecEvent *ebpf.Variable `ebpf:"unused_exec_event"`
+	UnusedGoSite    *ebpf.Variable `ebpf:"unused_go_site"`
 	UnusedTlsEvent  *ebpf.Variable `ebpf:"unused_tls_event"`
 }
 
@@ -295,6 +308,7 @@ type tlsPrograms struct {
 	EnterSendto   *ebpf.Program `ebpf:"enter_sendto"`
 	EnterWrite    *ebpf.Program `ebpf:"enter_write"`
 	EnterWritev   *ebpf.Program `ebpf:"enter_writev"`
+	GoTlsMulti    *ebpf.Program `ebpf:"go_tls_multi"`
 	GoTlsRead     *ebpf.Program `ebpf:"go_tls_read"`
 	GoTlsReadRet  *ebpf.Program `ebpf:"go_tls_read_ret"`
 	GoTlsWrite    *ebpf.Program `ebpf:"go_tls_write"`
@@ -319,6 +333,7 @@ func (p *tlsPrograms) Close() error {
 		p.EnterSendto,
 		p.EnterWrite,
 		p.EnterWritev,
+		p.GoTlsMulti,
 		p.GoTlsRead,
 		p.GoTlsReadRet,
 		p.GoTlsWrite,
