@@ -133,12 +133,14 @@ func (l *tlsLab) nginxWorker(t *testing.T) int {
 
 // exchangeLine is the part of an exchange JSON line the TLS tests check.
 type exchangeLine struct {
-	Server   string `json:"server"`
-	Method   string `json:"method"`
-	Path     string `json:"path"`
-	Status   int    `json:"status"`
-	Protocol string `json:"protocol"`
-	Process  *struct {
+	Client    *string `json:"client"` // nil when unknown
+	Server    *string `json:"server"`
+	Direction string  `json:"direction"`
+	Method    string  `json:"method"`
+	Path      string  `json:"path"`
+	Status    int     `json:"status"`
+	Protocol  string  `json:"protocol"`
+	Process   *struct {
 		PID  int    `json:"pid"`
 		Comm string `json:"comm"`
 	} `json:"process"`
@@ -199,7 +201,7 @@ func TestTLSE2E(t *testing.T) {
 	for _, ex := range exs {
 		// The uprobes see every process on the machine, other tests' too:
 		// only the lab server's exchanges are this test's.
-		if ex.Protocol != "http/1.1+tls" || ex.Server != lab {
+		if ex.Protocol != "http/1.1+tls" || ex.Server == nil || *ex.Server != lab {
 			continue
 		}
 		if ex.Method != "POST" || ex.Path != "/api/v1/orders" || ex.Status != 201 {
@@ -290,7 +292,11 @@ func TestGoTLSE2E(t *testing.T) {
 		{"", "http/1.1+tls"},
 		{"h2", "h2+tls"},
 	} {
-		pid := runGoTLS(t, l, bin, calls, v.arg, func(pid int) {
+		args := []string{strconv.Itoa(calls), "lab-fake-token-1111111111111111"}
+		if v.arg != "" {
+			args = append(args, v.arg)
+		}
+		pid := runTLSProgram(t, l, bin, args, func(pid int) {
 			if i == 0 {
 				// The exec notice has the daemon probe the new program.
 				waitOutput(t, p, "path=/proc/"+strconv.Itoa(pid)+"/root", 10*time.Second)
@@ -337,18 +343,14 @@ func TestGoTLSE2E(t *testing.T) {
 	}
 }
 
-// runGoTLS runs the Go TLS program in the client namespace: once it has
-// printed its address, ready(pid) runs, and then its calls. It returns the
-// program's pid after the calls are done.
-func runGoTLS(t *testing.T, l *tlsLab, bin string, calls int, arg string, ready func(int)) int {
+// runTLSProgram runs a test program of sensor/ebpf/testdata in the client
+// namespace: once it has printed its address, ready(pid) runs, and then its
+// calls. It returns the program's pid after the calls are done.
+func runTLSProgram(t *testing.T, l *tlsLab, name string, args []string, ready func(int)) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	args := []string{strconv.Itoa(calls), "lab-fake-token-1111111111111111"}
-	if arg != "" {
-		args = append(args, arg)
-	}
-	cmd := l.cli.Command(ctx, bin, args...)
+	cmd := l.cli.Command(ctx, name, args...)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
@@ -360,12 +362,64 @@ func runGoTLS(t *testing.T, l *tlsLab, bin string, calls int, arg string, ready 
 	}()
 	lines := bufio.NewScanner(stdout)
 	if !lines.Scan() {
-		t.Fatal("the Go TLS program printed no address")
+		t.Fatalf("%s printed no address", name)
 	}
 	ready(cmd.Process.Pid)
 	stdin.Write([]byte("go\n"))
 	if !lines.Scan() || lines.Text() != "done" {
-		t.Fatalf("the Go TLS program did not finish: %q", lines.Text())
+		t.Fatalf("%s did not finish: %q", name, lines.Text())
 	}
 	return cmd.Process.Pid
+}
+
+// TestNodeTLSE2E runs `apitap run --capture ebpf --tls` while Node.js, whose
+// OpenSSL is linked into its own executable, serves HTTPS and calls itself:
+// its exchanges come out in plaintext, attributed to it. Node reads and
+// writes its sockets outside the TLS calls, so they carry no addresses, and
+// the side that wrote each request says which way it went.
+func TestNodeTLSE2E(t *testing.T) {
+	Require(t, "node")
+	l := newTLSLab(t)
+	cert, key := writeCert(t, t.TempDir(), netip.MustParseAddr("127.0.0.1"))
+	exch := filepath.Join(l.dir, "exchanges.jsonl")
+	p := startDaemon(t, l.srv, "run", "--config", l.conf, "-i", l.link.IfA, "--capture", "ebpf",
+		"--tls", "--exchanges", exch, "--emit-interval", "1s")
+	if out := p.Output(); !strings.Contains(out, "mode=ebpf-") {
+		t.Skipf("eBPF capture is not available on this kernel:\n%s", out)
+	}
+	script, err := filepath.Abs("../../sensor/ebpf/testdata/nodetls/main.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const calls = 5
+	pid := runTLSProgram(t, l, "node", []string{script, strconv.Itoa(calls),
+		"lab-fake-token-2222222222222222", cert, key}, func(pid int) {
+		waitOutput(t, p, "path=/proc/"+strconv.Itoa(pid)+"/root", 10*time.Second)
+	})
+	time.Sleep(1500 * time.Millisecond)
+	stopDaemon(t, p)
+
+	exs, raw := readExchanges(t, exch)
+	if bytes.Contains(raw, []byte("lab-fake-token")) {
+		t.Error("the exchange log holds the raw bearer token")
+	}
+	dirs := map[string]int{}
+	for _, ex := range exs {
+		if ex.Process == nil || ex.Process.PID != pid {
+			continue // other processes on the machine, other tests' too
+		}
+		if ex.Protocol != "http/1.1+tls" || ex.Method != "POST" ||
+			!strings.HasPrefix(ex.Path, "/api/items/") || ex.Status != 200 {
+			t.Errorf("node exchange %s %s %s %d; want http/1.1+tls POST /api/items/N 200",
+				ex.Protocol, ex.Method, ex.Path, ex.Status)
+		}
+		if ex.Client != nil || ex.Server != nil {
+			t.Errorf("node exchange with addresses %v %v; want none", *ex.Client, *ex.Server)
+		}
+		dirs[ex.Direction]++
+	}
+	if dirs["outbound"] != calls || dirs["inbound"] != calls {
+		t.Errorf("node exchanges by direction %v; want %d outbound and %d inbound", dirs, calls,
+			calls)
+	}
 }

@@ -266,7 +266,18 @@ func (c *conn) addHost(b []byte, s string) {
 // direction cd, worked out once per flow.
 func (c *conn) direction(cd uint8) exchange.Direction {
 	if c.dirFor != cd+1 {
-		c.dir = c.w.direction(c.ends[cd].Addr(), c.ends[1-cd].Addr())
+		switch {
+		case c.decrypted && !c.ends[0].IsValid():
+			// A TLS stream without addresses: one end is the probed
+			// process (direction 0 is what it wrote), and whether it
+			// sent the request says which way the exchange went.
+			c.dir = exchange.DirInbound
+			if cd == 0 {
+				c.dir = exchange.DirOutbound
+			}
+		default:
+			c.dir = c.w.direction(c.ends[cd].Addr(), c.ends[1-cd].Addr())
+		}
 		c.dirFor = cd + 1
 	}
 	return c.dir

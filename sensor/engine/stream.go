@@ -47,9 +47,13 @@ func (w *Worker) Stream(ch *Chunk) {
 		}
 		e = w.flows.Insert(key, ch.Time, w.evictF)
 		c := &e.Value
+		// Without its socket (the library never touched it in the call,
+		// as Node.js's does not) the stream has no addresses: its ends stay
+		// unknown rather than take the key's stand-ins, which would make a
+		// service of every connection.
 		local, remote := ch.Local, ch.Remote
-		if !local.IsValid() {
-			local, remote = key.A, key.B
+		if !local.IsValid() || !remote.IsValid() {
+			local, remote = netip.AddrPort{}, netip.AddrPort{}
 		}
 		c.init(w, key, 0, local, remote, 0, ch.Time)
 		c.app = appHTTP

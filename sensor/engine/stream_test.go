@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,5 +55,40 @@ func TestStreamChunks(t *testing.T) {
 		if paths[i] != p {
 			t.Errorf("exchange %d is %q; want %q (all: %v)", i, paths[i], p, paths)
 		}
+	}
+}
+
+// TestStreamWithoutAddresses: a process whose TLS library never touches the
+// socket (Node.js) gives no addresses. Its two connections stay apart, the
+// exchanges carry no made-up address, and the side that wrote the request
+// says which way each went.
+func TestStreamWithoutAddresses(t *testing.T) {
+	col := &collector{}
+	w := NewWorker(&Config{}, col)
+	proc := &exchange.Process{PID: 7, Comm: "node"}
+	now := time.Unix(1_700_000_000, 0)
+	send := func(conn uint64, write bool, s string) {
+		now = now.Add(time.Millisecond)
+		w.Stream(&Chunk{Time: now, Conn: conn, PID: 7, Write: write, Data: []byte(s),
+			Process: proc})
+	}
+	// Connection 1: node calls out. Connection 2: node serves a call.
+	send(1, true, "GET /out HTTP/1.1\r\nHost: api.example.com\r\n\r\n")
+	send(2, false, "GET /in HTTP/1.1\r\nHost: shop.test\r\n\r\n")
+	send(2, true, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	send(1, false, "HTTP/1.1 204 No Content\r\n\r\n")
+	w.Finish()
+	got := map[string]exchange.Direction{}
+	for _, ex := range col.exchanges {
+		got[ex.Path] = ex.Direction
+		if ex.Client.IsValid() || ex.Server.IsValid() {
+			t.Errorf("%s: client %v server %v; want both unknown", ex.Path, ex.Client, ex.Server)
+		}
+		if j := string(ex.AppendJSON(nil)); !strings.Contains(j, `"client":null,"server":null`) {
+			t.Errorf("%s: record %s; want null addresses", ex.Path, j)
+		}
+	}
+	if got["/out"] != exchange.DirOutbound || got["/in"] != exchange.DirInbound || len(got) != 2 {
+		t.Errorf("directions %v; want /out outbound and /in inbound", got)
 	}
 }

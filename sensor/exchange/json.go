@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"net/netip"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -16,9 +17,9 @@ func (ex *Exchange) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"end":`...)
 	dst = appendTime(dst, ex.End)
 	dst = append(dst, `,"client":`...)
-	dst = appendString(dst, ex.Client.String())
+	dst = appendAddrPort(dst, ex.Client)
 	dst = append(dst, `,"server":`...)
-	dst = appendString(dst, ex.Server.String())
+	dst = appendAddrPort(dst, ex.Server)
 	dst = append(dst, `,"direction":`...)
 	dst = appendString(dst, ex.Direction.String())
 	dst = append(dst, `,"protocol":`...)
@@ -106,6 +107,17 @@ func appendTime(dst []byte, t time.Time) []byte {
 	}
 	dst = append(dst, '"')
 	dst = t.UTC().AppendFormat(dst, time.RFC3339Nano)
+	return append(dst, '"')
+}
+
+// appendAddrPort appends ip:port, or null for an address not known (a TLS
+// stream read from a library that never touched its socket).
+func appendAddrPort(dst []byte, a netip.AddrPort) []byte {
+	if !a.IsValid() {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '"')
+	dst = a.AppendTo(dst)
 	return append(dst, '"')
 }
 

@@ -16,7 +16,9 @@ const (
 // field names are the output contract.
 type Endpoint struct {
 	ID string `json:"id"`
-	// Service is the server's address as host:port.
+	// Service is the server's address as host:port, or the Host when the
+	// address is not known (TLS plaintext from a library that never
+	// touched the socket, as in Node.js).
 	Service string `json:"service"`
 	// Host is the Host header (or :authority), or the server IP when none.
 	Host     string `json:"host"`

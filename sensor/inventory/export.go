@@ -41,8 +41,10 @@ func (inv *Inventory) ExportOpenAPI(w io.Writer) error {
 		if !isOpenAPIMethod(method) {
 			continue
 		}
-		_, port, _ := net.SplitHostPort(e.Service)
-		srv := "http://" + hostForURL(e.Host) + ":" + port
+		srv := "http://" + hostForURL(e.Host)
+		if _, port, err := net.SplitHostPort(e.Service); err == nil {
+			srv += ":" + port
+		}
 		servers[srv] = true
 		if !slices.Contains(pathServers[e.Template], srv) {
 			pathServers[e.Template] = append(pathServers[e.Template], srv)

@@ -281,10 +281,14 @@ func (inv *Inventory) serviceFor(server netip.AddrPort, host string, outbound bo
 	if s := inv.services[k]; s != nil {
 		return s
 	}
-	s := &service{key: k, name: server.String(), endpoints: map[epKey]*endpoint{},
+	name, addr := host, ""
+	if server.IsValid() {
+		name, addr = server.String(), server.Addr().String()
+	}
+	s := &service{key: k, name: name, endpoints: map[epKey]*endpoint{},
 		aliases: map[string]string{}, byPath: map[string]*pathEndpoints{},
-		byShape: map[*template.Shape]*pathEndpoints{}, ipHost: host == server.Addr().String()}
-	doc := inv.specs.For(host, server.Addr().String(), server.Port())
+		byShape: map[*template.Shape]*pathEndpoints{}, ipHost: host == addr}
+	doc := inv.specs.For(host, addr, server.Port())
 	if doc != nil && !(outbound && !anyAbsolute(doc)) {
 		s.doc = doc
 	}

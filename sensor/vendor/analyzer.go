@@ -258,7 +258,7 @@ func (a *Analyzer) Exchange(ex *exchange.Exchange) {
 	if ex == nil {
 		return
 	}
-	server := ex.Server.Addr()
+	server := serverOf(ex)
 	if ex.Direction == exchange.DirInbound || a.cls.Local(server) {
 		if a.cls.Local(server) && ex.Host != "" {
 			a.learnService(server, ex.Host, ex.Server.Port())
@@ -697,4 +697,15 @@ func bitNames(bits uint8, names []string) []string {
 		}
 	}
 	return out
+}
+
+// serverOf returns the address ex went to: the server's or, for a TLS
+// stream read without its socket (Node.js), an address written as the Host
+// header, so that a call to a local address is still known as local.
+func serverOf(ex *exchange.Exchange) netip.Addr {
+	if a := ex.Server.Addr(); a.IsValid() {
+		return a
+	}
+	a, _ := netip.ParseAddr(egress.NormalizeHost(ex.Host))
+	return a
 }

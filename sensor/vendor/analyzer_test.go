@@ -365,6 +365,12 @@ func TestFlowAllocs(t *testing.T) {
 	}
 }
 
+// noAddr takes the addresses off ex.
+func noAddr(ex *exchange.Exchange) *exchange.Exchange {
+	ex.Client, ex.Server = netip.AddrPort{}, netip.AddrPort{}
+	return ex
+}
+
 func TestResolve(t *testing.T) {
 	decl, err := ParseDeclared("v.yaml", []byte("vendors: [stripe]\n"), nil)
 	if err != nil {
@@ -389,6 +395,12 @@ func TestResolve(t *testing.T) {
 		{"named by dns", ex("", "104.18.7.192:443"), "api.openai.com", "openai", true, true, TierLimited},
 		{"bare ip", ex("", "198.51.100.1:80"), "198.51.100.1", "", true, true, TierUnknown},
 		{"local", ex("orders", "10.0.0.9:80"), "orders", "", false, false, TierUnknown},
+		// TLS read from a library that never touched the socket (Node.js):
+		// no addresses, the Host alone says where the call went.
+		{"no address, by name", noAddr(ex("api.stripe.com", "54.1.1.1:443")), "api.stripe.com",
+			"stripe", true, false, TierTrusted},
+		{"no address, loopback host", noAddr(ex("127.0.0.1:8443", "54.1.1.1:443")), "127.0.0.1",
+			"", false, false, TierUnknown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -36,7 +36,7 @@ func (r *Resolution) Tier() Tier {
 // recording anything. It allocates for the declared-list check and for
 // address-only names; call it once per exchange.
 func (a *Analyzer) Resolve(ex *exchange.Exchange) Resolution {
-	server := ex.Server.Addr().Unmap()
+	server := serverOf(ex).Unmap()
 	host := egress.NormalizeHost(ex.Host)
 	if host == "" {
 		if name, ok := a.cache.Lookup(ex.Client.Addr(), server, ex.Start); ok {
@@ -48,8 +48,10 @@ func (a *Analyzer) Resolve(ex *exchange.Exchange) Resolution {
 		r.Hostname = server.String()
 	}
 	r.RegistrableDomain = egress.Registrable(r.Hostname)
-	r.External = ex.Direction != exchange.DirInbound && server.IsValid() &&
-		!a.cls.Local(server) && (host == "" || !a.cls.InternalName(host))
+	// A call without a known address is external by its name alone.
+	r.External = ex.Direction != exchange.DirInbound &&
+		(server.IsValid() && !a.cls.Local(server) || !server.IsValid() && host != "") &&
+		(host == "" || !a.cls.InternalName(host))
 	if host != "" {
 		if i, hosted := a.cat.lookup(host); i >= 0 && hosted {
 			r.HostedOn = &a.cat.vendors[i]
