@@ -123,7 +123,8 @@ const maxSchemeLen = 24
 // AuthorizationScheme names the scheme of an Authorization (or
 // Proxy-Authorization) value in lower case, and the kind of credential it
 // carries: a Bearer token that is a JWT is CredJWT, named "bearer". A value
-// with no scheme word, or a word too long to be one, is "unknown".
+// with no scheme word, or one that is a single word not registered as a
+// scheme (a bare credential), is "unknown".
 func AuthorizationScheme(v string) (string, Creds) {
 	// The usual header, "Bearer <token>" with nothing to trim, takes a
 	// path of its own: it is on nearly every request of most APIs.
@@ -158,11 +159,28 @@ func AuthorizationScheme(v string) (string, Creds) {
 			return s, CredOther
 		}
 	}
-	s := strings.ToLower(scheme)
-	if len(s) > maxSchemeLen {
+	// Any other word is a scheme only when a credential follows it and it
+	// is shaped like one: a value of one word is the credential itself,
+	// sent without a scheme ("Authorization: k3y..."), and must never be
+	// echoed into a record as if it were a scheme's name.
+	if trimSpace(cred) == "" || len(scheme) > maxSchemeLen || !schemeToken(scheme) {
 		return "unknown", CredUnknown
 	}
-	return s, CredOther
+	return strings.ToLower(scheme), CredOther
+}
+
+// schemeToken reports whether s is made of the letters, digits and marks
+// that scheme names use (RFC 9110 token characters, without the rarer
+// punctuation).
+func schemeToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // CookieCreds returns the kinds of credential a Cookie header's names

@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -20,6 +21,9 @@ func TestAuthorizationScheme(t *testing.T) {
 		{"Digest username=x", "digest", CredOther},
 		{"AWS4-HMAC-SHA256 Credential=x", "aws4-hmac-sha256", CredOther},
 		{"MyScheme x", "myscheme", CredOther},
+		{"k3yW1thoutAScheme", "unknown", CredUnknown},
+		{"Custom", "unknown", CredUnknown},
+		{"Sig=abc def", "unknown", CredUnknown},
 		{"", "unknown", CredUnknown},
 		{" token", "token", CredOther},
 		{"Bearer", "bearer", CredBearer},
@@ -95,4 +99,40 @@ func TestIsSessionCookie(t *testing.T) {
 			t.Errorf("IsSessionCookie([]byte(%q)) = %v; want %v", name, got, want)
 		}
 	}
+}
+
+// FuzzCredentials: any header values and query names give an answer, never
+// a panic; the string and byte forms of IsSessionCookie agree; a scheme is
+// lower case and bounded, so that no credential is echoed as its scheme.
+func FuzzCredentials(f *testing.F) {
+	f.Add("Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "JSESSIONID=1; apikey=2", "sig")
+	f.Add(" ba\u017fic x", "__Secure-next-auth.session-token=x", "")
+	f.Add("", "=; ;=;", "API_KEY")
+	f.Fuzz(func(t *testing.T, authz, cookie, query string) {
+		m := Message{Headers: []Header{{"authorization", authz}, {"cookie", cookie}}}
+		auth, creds := Credentials(&m, []string{query})
+		if auth == "" {
+			t.Fatalf("a request with a cookie has no auth")
+		}
+		if creds&CredCookie != 0 {
+			t.Fatalf("creds %v hold the fallback-only cookie bit", creds)
+		}
+		if creds&CredOther != 0 && (auth != strings.ToLower(auth) || len(auth) > maxSchemeLen) {
+			t.Fatalf("scheme %q from %q: not a lower-case word of at most %d bytes", auth, authz,
+				maxSchemeLen)
+		}
+		// A scheme nobody registered is named only with a credential after
+		// it: one word alone is the credential.
+		if creds&CredOther != 0 && !slices.Contains(registeredSchemes, auth) &&
+			!strings.Contains(strings.TrimSpace(authz), " ") {
+			t.Fatalf("%q, a bare credential, echoed as the scheme %q", authz, auth)
+		}
+		for part := range strings.SplitSeq(cookie, ";") {
+			name, _, _ := strings.Cut(part, "=")
+			if IsSessionCookie(name) != IsSessionCookie([]byte(name)) {
+				t.Fatalf("IsSessionCookie(%q): string and bytes disagree", name)
+			}
+		}
+		_ = creds.AppendNames(nil)
+	})
 }
