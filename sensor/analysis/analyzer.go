@@ -11,6 +11,7 @@ import (
 	"github.com/apitap/apitap/sensor/exchange"
 	"github.com/apitap/apitap/sensor/finding"
 	"github.com/apitap/apitap/sensor/inventory"
+	"github.com/apitap/apitap/sensor/template"
 	"github.com/apitap/apitap/sensor/vendor"
 )
 
@@ -34,6 +35,7 @@ type Analyzer struct {
 	mu  sync.Mutex
 	cfg Config
 	out *bufio.Writer
+	tp  *template.Templater // types the logged paths, for Redact
 	buf []byte
 	err error
 }
@@ -52,8 +54,7 @@ func (a *Analyzer) Exchange(ex *exchange.Exchange) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.out != nil && a.err == nil {
-		a.buf = ex.AppendJSON(a.buf[:0])
-		a.buf = append(a.buf, '\n')
+		a.buf = a.record(ex)
 		_, a.err = a.out.Write(a.buf)
 	}
 	if a.cfg.Inventory != nil {
@@ -65,6 +66,21 @@ func (a *Analyzer) Exchange(ex *exchange.Exchange) {
 	if a.cfg.Data != nil {
 		a.cfg.Data.Exchange(ex)
 	}
+}
+
+// record is ex's line in the exchange log, with its path redacted
+// (template.Redact): the log leaves the sensor like any report, and a path
+// may carry a token or an email that no query value or header would.
+func (a *Analyzer) record(ex *exchange.Exchange) []byte {
+	if a.tp == nil {
+		a.tp = template.NewTemplater()
+	}
+	if p := template.Redact(ex.Path, a.tp.Template(ex.Path, nil)); p != ex.Path {
+		e := *ex // the record's fields only; the slices stay shared
+		e.Path = p
+		ex = &e
+	}
+	return append(ex.AppendJSON(a.buf[:0]), '\n')
 }
 
 // Flow implements engine.Emitter.

@@ -340,7 +340,7 @@ func (inv *Inventory) create(svc *service, ex *exchange.Exchange, shape *templat
 			Service:  svc.name,
 			Host:     svc.key.host,
 			Method:   ex.Method,
-			Path:     examplePath(ex.Path, shape),
+			Path:     template.Redact(ex.Path, shape),
 			Template: tmpl,
 			Params:   map[string]string{},
 		},
@@ -736,36 +736,4 @@ func (inv *Inventory) Events() []Event {
 	}
 	inv.events = nil
 	return out
-}
-
-// examplePath returns path with the values of sensitive parameters (emails,
-// phone and card numbers) and JWTs replaced by their template names: the
-// example path is output, and those values must not leave the host.
-func examplePath(path string, shape *template.Shape) string {
-	redact := false
-	for _, p := range shape.Params {
-		if p.Sensitive || p.Type == "jwt" {
-			redact = true
-			break
-		}
-	}
-	if !redact {
-		return path
-	}
-	segs := template.Segments(path)
-	tsegs := template.Segments(shape.Template)
-	if len(segs) != len(tsegs) {
-		return shape.Template
-	}
-	pi := 0
-	for i, ts := range tsegs {
-		if !template.IsParam(ts) {
-			continue
-		}
-		if pi < len(shape.Params) && (shape.Params[pi].Sensitive || shape.Params[pi].Type == "jwt") {
-			segs[i] = ts
-		}
-		pi++
-	}
-	return "/" + strings.Join(segs, "/")
 }

@@ -320,3 +320,27 @@ func TestInternKeepsShapesApart(t *testing.T) {
 		}
 	}
 }
+
+func TestRedact(t *testing.T) {
+	tp := NewTemplater()
+	for _, tt := range []struct{ path, want string }{
+		{"/users/4711/orders/2024-01-31", "/users/4711/orders/2024-01-31"},
+		{"/users/alice@example.com/cards/4111111111111111", "/users/{userId}/cards/{cardId}"},
+		{"/reset/01ARZ3NDEKTSV4RRFFQ69G5FAV", "/reset/{resetId}"},
+		{"/keys/3f2504e0-4f89-11d3-9a0c-0305e82c3301/", "/keys/{keyId}/"},
+		{"/api/v1/health", "/api/v1/health"},
+	} {
+		if got := Redact(tt.path, tp.Template(tt.path, nil)); got != tt.want {
+			t.Errorf("Redact(%q) = %q; want %q", tt.path, got, tt.want)
+		}
+	}
+	// A shape that does not line up with the path gives the template.
+	s := tp.Template("/a/4711/b", nil)
+	if got := Redact("/a/4711", s); got != s.Template {
+		t.Errorf("Redact with a mismatched shape = %q; want %q", got, s.Template)
+	}
+	p := "/users/4711/orders/17"
+	if n := testing.AllocsPerRun(100, func() { Redact(p, tp.Template(p, nil)) }); n != 0 {
+		t.Errorf("Redact of a path with nothing to hide: %v allocations; want 0", n)
+	}
+}
