@@ -31,13 +31,16 @@ const localIdP = "https://auth.shop.internal"
 // dataSecrets are the sensitive values the data lab's traffic carries, made
 // up at run time so that no test file holds them.
 type dataSecrets struct {
-	Email       string // PII, in a JSON body to the analytics vendor
-	UserID      string // identifier, same body
-	JWT         string // bearer token of the local IdP, to the partner
-	JWTSubject  string // the token's sub claim
-	QueryKey    string // OpenAI-shaped key in ?api_key= to the unknown SaaS
-	HeaderKey   string // OpenAI-shaped key in Authorization to Anthropic
-	JWTSignKey  string // the HMAC key that signed the JWT (never sent)
+	Email      string // PII, in a JSON body to the analytics vendor
+	UserID     string // identifier, same body
+	JWT        string // bearer token of the local IdP, to the partner
+	JWTSubject string // the token's sub claim
+	QueryKey   string // OpenAI-shaped key in ?api_key= to the unknown SaaS
+	HeaderKey  string // OpenAI-shaped key in Authorization to Anthropic
+	JWTSignKey string // the HMAC key that signed the JWT (never sent)
+	// Sent only in the leak test's capture (recordDataLab with extra):
+	PathToken   string // a reset token as a path segment, to the partner
+	BareKey     string // a short key as the whole Authorization value
 	jwtPayloads []string
 }
 
@@ -80,6 +83,8 @@ func newDataSecrets(t *testing.T) *dataSecrets {
 		QueryKey:   openAIKey(t),
 		HeaderKey:  openAIKey(t),
 		JWTSignKey: randString(t, 32, upper+lower+digits),
+		PathToken:  randString(t, 26, upper+digits),
+		BareKey:    "k" + randString(t, 15, lower+digits),
 	}
 	// An HS256 token from the local IdP with no exp claim: it never
 	// expires, which is what jwt_weak (no_exp) is about.
@@ -102,7 +107,9 @@ func newDataSecrets(t *testing.T) *dataSecrets {
 
 // recordDataLab sends the data lab's four calls over plain HTTP from the
 // service namespace and returns the capture and the values it carries.
-func recordDataLab(t *testing.T) (string, *dataSecrets) {
+// With extra it also sends what only the leak test looks for: a token in a
+// path and a key sent as the whole Authorization value.
+func recordDataLab(t *testing.T, extra bool) (string, *dataSecrets) {
 	t.Helper()
 	in := newInternet(t, []site{dataAnalytics, dataPartner, dataUnknown, dataNotOpenAI})
 	s := newDataSecrets(t)
@@ -129,6 +136,11 @@ func recordDataLab(t *testing.T) (string, *dataSecrets) {
 			"-H", "Content-Type: application/json", "-d", `{"model":"lab","max_tokens":8}`,
 			"http://" + dataNotOpenAI.name + "/v1/messages"},
 	}
+	if extra {
+		calls = append(calls,
+			[]string{"http://" + dataPartner.name + "/v1/password-reset/" + s.PathToken},
+			[]string{"-H", "Authorization: " + s.BareKey, "http://" + dataPartner.name + "/v1/ping"})
+	}
 	for _, c := range calls {
 		if code := in.curl(t, c...); code != "200" {
 			t.Fatalf("%s: status %s; want 200", c[len(c)-1], code)
@@ -138,7 +150,7 @@ func recordDataLab(t *testing.T) (string, *dataSecrets) {
 }
 
 func TestData(t *testing.T) {
-	pcap, _ := recordDataLab(t)
+	pcap, _ := recordDataLab(t, false)
 	bin := buildApitap(t)
 	rep := decodeReport(t, runApitap(t, bin, "read", "-r", pcap, "--format", "json"))
 	t.Logf("summary: %d packets, %d exchanges; %d data flows, %d findings",

@@ -198,7 +198,7 @@ func TestLeak(t *testing.T) {
 }
 
 func testLeakLab(t *testing.T) {
-	pcap, s := recordDataLab(t)
+	pcap, s := recordDataLab(t, true)
 	bin := buildApitap(t)
 	needles := []needle{
 		{"email", s.Email, false},
@@ -208,6 +208,8 @@ func testLeakLab(t *testing.T) {
 		{"JWT sub claim", s.JWTSubject, true},
 		{"API key in query", s.QueryKey, true},
 		{"API key in header", s.HeaderKey, true},
+		{"token in a path", s.PathToken, true},
+		{"key as the whole Authorization", s.BareKey, true},
 	}
 	outs := outputs(t, bin, pcap)
 	var total int
