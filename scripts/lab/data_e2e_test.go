@@ -41,6 +41,7 @@ type dataSecrets struct {
 	// Sent only in the leak test's capture (recordDataLab with extra):
 	PathToken   string // a reset token as a path segment, to the partner
 	BareKey     string // a short key as the whole Authorization value
+	QueryName   string // a key sent as a bare query string: a name, no value
 	jwtPayloads []string
 }
 
@@ -85,6 +86,7 @@ func newDataSecrets(t *testing.T) *dataSecrets {
 		JWTSignKey: randString(t, 32, upper+lower+digits),
 		PathToken:  randString(t, 26, upper+digits),
 		BareKey:    "k" + randString(t, 15, lower+digits),
+		QueryName:  "q" + randString(t, 23, upper+lower+digits),
 	}
 	// An HS256 token from the local IdP with no exp claim: it never
 	// expires, which is what jwt_weak (no_exp) is about.
@@ -139,7 +141,8 @@ func recordDataLab(t *testing.T, extra bool) (string, *dataSecrets) {
 	if extra {
 		calls = append(calls,
 			[]string{"http://" + dataPartner.name + "/v1/password-reset/" + s.PathToken},
-			[]string{"-H", "Authorization: " + s.BareKey, "http://" + dataPartner.name + "/v1/ping"})
+			[]string{"-H", "Authorization: " + s.BareKey, "http://" + dataPartner.name + "/v1/ping"},
+			[]string{"http://" + dataPartner.name + "/v1/callback?" + s.QueryName})
 	}
 	for _, c := range calls {
 		if code := in.curl(t, c...); code != "200" {

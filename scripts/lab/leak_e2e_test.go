@@ -210,6 +210,7 @@ func testLeakLab(t *testing.T) {
 		{"API key in header", s.HeaderKey, true},
 		{"token in a path", s.PathToken, true},
 		{"key as the whole Authorization", s.BareKey, true},
+		{"key as a bare query string", s.QueryName, true},
 	}
 	outs := outputs(t, bin, pcap)
 	var total int

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/apitap/apitap/sensor/exchange"
@@ -97,6 +98,24 @@ func TestLowerInto(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestQueryKeys: names are kept once each, in order; a name that reads like
+// a value (a key sent as a bare query string) is given as its kind.
+func TestQueryKeys(t *testing.T) {
+	for _, tt := range []struct{ q, want string }{
+		{"page=1&limit=20&page=2", "[page limit]"},
+		{"fields[]=a&fields[]=b&filter[name]=x&$top=5", "[fields[] filter[name] $top]"},
+		{"k3yW1thoutAScheme", "[{token}]"},
+		{"cb=1&sk_live_4eC39HqLyjWDarjtT1zdp7dc", "[cb {token}]"},
+		{"user@example.com=1&3f2a9c8b7d6e5f4a9b8c", "[{email} {hex}]"},
+		{"include_deleted_records_after=2024-01-01&utm_source=x&12=3", "[include_deleted_records_after utm_source 12]"},
+		{"&&=x&", "[]"},
+	} {
+		if got := fmt.Sprint(queryKeys(nil, tt.q)); got != tt.want {
+			t.Errorf("queryKeys(%q) = %s; want %s", tt.q, got, tt.want)
 		}
 	}
 }

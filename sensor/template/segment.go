@@ -29,6 +29,23 @@ var kindNames = [...]string{
 	KindString: "string",
 }
 
+// kindPlaceholders are the kind names in braces, for Placeholder.
+var kindPlaceholders = func() (p [len(kindNames)]string) {
+	for k, n := range kindNames {
+		p[k] = "{" + n + "}"
+	}
+	return p
+}()
+
+// Placeholder returns the kind's name in braces, "{token}", a constant
+// that stands in for a value that must not be echoed.
+func (k Kind) Placeholder() string {
+	if int(k) < len(kindPlaceholders) {
+		return kindPlaceholders[k]
+	}
+	return "{string}"
+}
+
 // String returns the parameter type name: "integer", "uuid", ….
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
