@@ -656,40 +656,6 @@ func hostOnly(h []byte) []byte {
 
 // queryKeys appends the distinct parameter names of a query, in order, to
 // dst. Values are never kept.
-// plainName reports a query parameter name made of letters and the
-// punctuation names use, short enough to be a word: the common case, which
-// needs no closer look.
-func plainName(k string) bool {
-	if len(k) > 24 {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i] | 0x20 // ASCII letters to lower case
-		if !('a' <= c && c <= 'z' || k[i] == '_' || k[i] == '-' || k[i] == '.' ||
-			k[i] == '[' || k[i] == ']' || k[i] == '$') {
-			return false
-		}
-	}
-	return true
-}
-
-// queryName returns k, or its kind in braces ("{token}") when k reads like
-// a value rather than a name: a credential sent as a bare query string
-// ("?k3yW1th0ut..."), which the exchange record and the inventory would
-// otherwise echo. Brackets ("ids[0]") are not part of what is judged.
-func queryName(k string) string {
-	base := k
-	if i := strings.IndexByte(base, '['); i > 0 {
-		base = base[:i]
-	}
-	switch kind := template.Classify(base, false); kind {
-	case template.KindLiteral, template.KindInteger:
-		return k
-	default:
-		return kind.Placeholder()
-	}
-}
-
 func queryKeys(dst []string, q string) []string {
 	for q != "" {
 		var part string
@@ -701,9 +667,9 @@ func queryKeys(dst []string, q string) []string {
 		if k == "" || len(dst) >= 64 {
 			continue
 		}
-		if !plainName(k) {
-			k = queryName(k)
-		}
+		// A name that reads like a value is given as its kind, never
+		// echoed: a credential sent as a bare query string ("?k3y...").
+		k = template.NameOrKind(k)
 		if !contains(dst, k) {
 			dst = append(dst, k)
 		}

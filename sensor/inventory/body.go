@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/apitap/apitap/sensor/detect"
+	"github.com/apitap/apitap/sensor/template"
 )
 
 // isJSON reports media types whose bodies are parsed for field names.
@@ -66,7 +67,13 @@ func (w *fieldWalker) walk(body []byte, fields map[string]string, maxDepth, maxF
 			if top.plen > 0 {
 				w.path = append(w.path, '.')
 			}
-			w.path = append(w.path, body[w.lx.start:w.lx.end]...)
+			// A key that reads like a value (an object keyed by emails or
+			// tokens) is recorded as its kind: field names are output.
+			if key := body[w.lx.start:w.lx.end]; template.PlainName(key) {
+				w.path = append(w.path, key...)
+			} else {
+				w.path = append(w.path, template.NameOrKind(string(key))...)
+			}
 			top.named = true
 			continue
 		case detect.TokObjectClose, detect.TokArrayClose:

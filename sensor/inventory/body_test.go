@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/apitap/apitap/sensor/detect"
+	"github.com/apitap/apitap/sensor/template"
 )
 
 // referenceFields is the walk as it was before the lexer learnt to skip:
@@ -35,7 +36,7 @@ func referenceFields(body []byte, fields map[string]string, maxDepth, maxFields 
 			if top.plen > 0 {
 				path = append(path, '.')
 			}
-			path = append(path, body[tz.Start:tz.End]...)
+			path = append(path, template.NameOrKind(string(body[tz.Start:tz.End]))...)
 			continue
 		case detect.TokObjectClose, detect.TokArrayClose:
 			if depth > 0 {
@@ -200,5 +201,26 @@ func BenchmarkJSONFields(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		w.walk(body, fields, 4, 256)
+	}
+}
+
+// TestFieldNamesThatAreValues: an object keyed by emails or tokens is
+// recorded under the keys' kind, never the keys themselves.
+func TestFieldNamesThatAreValues(t *testing.T) {
+	var w fieldWalker
+	fields := map[string]string{}
+	w.walk([]byte(`{"users":{"alice@example.com":{"plan":"pro"}},`+
+		`"keys":{"sk_live_4eC39HqLyjWDarjtT1zdp7dc":1},"sha256":"ab","line1":"x"}`),
+		fields, 4, 64)
+	for _, want := range []string{"users.{email}", "users.{email}.plan", "keys.{token}",
+		"sha256", "line1"} {
+		if _, ok := fields[want]; !ok {
+			t.Errorf("no field %q in %v", want, fields)
+		}
+	}
+	for name := range fields {
+		if strings.Contains(name, "alice") || strings.Contains(name, "sk_live") {
+			t.Errorf("field %q echoes a value", name)
+		}
 	}
 }

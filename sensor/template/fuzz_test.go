@@ -48,3 +48,38 @@ func FuzzTemplate(f *testing.F) {
 		_ = c.Apply(s.Template)
 	})
 }
+
+// FuzzRedact: on any path, Redact keeps every literal and integer segment,
+// gives every other parameter value as its template name, and NameOrKind
+// answers with the name itself or a kind placeholder.
+func FuzzRedact(f *testing.F) {
+	for _, s := range []string{"/users/4711/keys/01ARZ3NDEKTSV4RRFFQ69G5FAV", "/", "",
+		"//a//", "/u/bob@example.com/", "/x/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"} {
+		f.Add(s)
+	}
+	tp := NewTemplater()
+	f.Fuzz(func(t *testing.T, path string) {
+		s := tp.Template(path, nil)
+		got := Redact(path, s)
+		if got == path || got == s.Template {
+			return
+		}
+		gs, ps, ts := Segments(got), Segments(path), Segments(s.Template)
+		if len(gs) != len(ps) || len(gs) != len(ts) {
+			t.Fatalf("Redact(%q) = %q: %d segments; path %d, template %d", path, got, len(gs),
+				len(ps), len(ts))
+		}
+		for i := range gs {
+			if gs[i] != ps[i] && gs[i] != ts[i] {
+				t.Fatalf("Redact(%q) = %q: segment %q is neither the value nor %q", path, got,
+					gs[i], ts[i])
+			}
+		}
+		for _, seg := range ps {
+			if n := NameOrKind(seg); n != seg && !(strings.HasPrefix(n, "{") &&
+				strings.HasSuffix(n, "}")) {
+				t.Fatalf("NameOrKind(%q) = %q", seg, n)
+			}
+		}
+	})
+}

@@ -59,3 +59,62 @@ func segEnd(s string, i int) int {
 	}
 	return len(s)
 }
+
+// PlainName reports a name made of letters and the punctuation names use
+// (_ - . [ ] $), at most 24 bytes: the common case, which NameOrKind
+// returns unchanged without a closer look. It takes a string or bytes, so
+// that a scanner of raw JSON keys need not copy them.
+func PlainName[T string | []byte](name T) bool {
+	if len(name) > 24 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c|0x20 && c|0x20 <= 'z',
+			c == '_', c == '-', c == '.', c == '[', c == ']', c == '$':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// NameOrKind returns name, a query parameter or JSON field name, unless it
+// reads like a value: then the placeholder of the value's kind ("{email}",
+// "{token}"). Names are output, and one that is really a value — a key sent
+// as a bare query string, an object keyed by emails or tokens — must not be
+// echoed. Brackets ("ids[0]") are not part of what is judged, and opaque
+// text counts as a value only when long and mixed like a key ("abc123secret",
+// not "sha256").
+func NameOrKind(name string) string {
+	if PlainName(name) {
+		return name
+	}
+	base := name
+	if i := strings.IndexByte(base, '['); i > 0 {
+		base = base[:i]
+	}
+	switch k := Classify(base, false); k {
+	case KindLiteral, KindInteger, KindDate:
+		return name
+	case KindString:
+		if len(base) < 12 || !mixed(base) {
+			return name
+		}
+		return k.Placeholder()
+	default:
+		return k.Placeholder()
+	}
+}
+
+// mixed reports whether s holds both letters and digits.
+func mixed(s string) bool {
+	var letter, digit bool
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		letter = letter || 'a' <= c|0x20 && c|0x20 <= 'z'
+		digit = digit || '0' <= c && c <= '9'
+	}
+	return letter && digit
+}
