@@ -86,7 +86,8 @@ func newDataSecrets(t *testing.T) *dataSecrets {
 		JWTSignKey: randString(t, 32, upper+lower+digits),
 		PathToken:  randString(t, 26, upper+digits),
 		BareKey:    "k" + randString(t, 15, lower+digits),
-		QueryName:  "q" + randString(t, 23, upper+lower+digits),
+		QueryName: "q" + randString(t, 4, upper) + randString(t, 4, digits) +
+			randString(t, 15, upper+lower+digits),
 	}
 	// An HS256 token from the local IdP with no exp claim: it never
 	// expires, which is what jwt_weak (no_exp) is about.

@@ -1,22 +1,19 @@
 package ebpf
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/pem"
 	"math/big"
 	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -71,41 +68,17 @@ func TestLinkedOpenSSLNode(t *testing.T) {
 	}
 	dir := t.TempDir()
 	cert, key := writeLoopbackCert(t, dir)
-	var tb [16]byte
-	rand.Read(tb[:])
-	token := "tok_" + hex.EncodeToString(tb[:]) // fake; never printed
 	const calls = 5
-	cmd := exec.Command(node, "testdata/nodetls/main.js", "5", token, cert, key)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() {
-		t.Fatal("node printed no address")
-	}
-	srv := netip.MustParseAddrPort(lines.Text())
-
+	p := startTLSProgram(t, node, "testdata/nodetls/main.js", strconv.Itoa(calls), fakeToken(),
+		cert, key)
+	srv := p.addr
 	s, snapshot := startTLS(t, TLSConfig{ScanInterval: -1})
-	probed := false
-	for _, p := range s.Libraries() {
-		probed = probed || strings.HasSuffix(p, node)
-	}
-	if !probed {
+	if !p.probedBy(s) {
 		t.Fatalf("%s not probed (%v)", node, s.Libraries())
 	}
-	stdin.Write([]byte("go\n"))
-	if !lines.Scan() || lines.Text() != "done" {
-		t.Fatalf("node did not finish its calls: %q", lines.Text())
-	}
+	p.run(t)
 
-	pid := uint32(cmd.Process.Pid)
+	pid := p.pid
 	count := func(got []seenChunk, dir Dir, substr string) int {
 		var joined []byte
 		for _, c := range got {

@@ -7,10 +7,12 @@ import (
 	"debug/elf"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -68,44 +70,20 @@ func TestGoTLSPlaintext(t *testing.T) {
 }
 
 func runGoTLS(t *testing.T, bin string, single bool) {
-	var tb [16]byte
-	rand.Read(tb[:])
-	token := "tok_" + hex.EncodeToString(tb[:]) // fake; never printed
+	token := fakeToken()
 	const calls = 5
-	cmd := exec.Command(bin, fmt.Sprint(calls), token)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() {
-		t.Fatal("the program printed no address")
-	}
-	srv := netip.MustParseAddrPort(lines.Text())
-
+	prog := startTLSProgram(t, bin, strconv.Itoa(calls), token)
+	srv := prog.addr
 	// The process runs already: the start-up scan finds and probes it.
-	s, snapshot := startTLS(t, TLSConfig{ScanInterval: -1, SingleUprobes: single})
 	// Other Go programs may be probed too (the go command running this
 	// test is one).
-	probed := false
-	for _, p := range s.Libraries() {
-		probed = probed || strings.HasSuffix(p, bin)
-	}
-	if st, _ := s.Stats(); !probed || st.GoPrograms == 0 {
+	s, snapshot := startTLS(t, TLSConfig{ScanInterval: -1, SingleUprobes: single})
+	if st, _ := s.Stats(); !prog.probedBy(s) || st.GoPrograms == 0 {
 		t.Fatalf("%s not probed (%d Go programs: %v)", bin, st.GoPrograms, s.Libraries())
 	}
-	stdin.Write([]byte("go\n"))
-	if !lines.Scan() || lines.Text() != "done" {
-		t.Fatalf("the program did not finish its calls: %q", lines.Text())
-	}
+	prog.run(t)
 
-	pid := uint32(cmd.Process.Pid)
+	pid := prog.pid
 	// count counts substr in the program's plaintext streams of one
 	// direction, each joined in order: a read may split a message (net/http
 	// reads one byte ahead to learn of a closed connection).
@@ -245,4 +223,65 @@ func FuzzRetOffsets(f *testing.F) {
 			}
 		}
 	})
+}
+
+// tlsProgram is a test program of testdata that serves HTTPS on loopback,
+// prints its address, and makes its calls once told to on stdin.
+type tlsProgram struct {
+	path  string
+	pid   uint32
+	addr  netip.AddrPort
+	stdin io.WriteCloser
+	lines *bufio.Scanner
+}
+
+// startTLSProgram starts name with args and reads its address; the
+// program is stopped at the end of t.
+func startTLSProgram(t *testing.T, name string, args ...string) *tlsProgram {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	p := &tlsProgram{path: name, pid: uint32(cmd.Process.Pid), stdin: stdin,
+		lines: bufio.NewScanner(stdout)}
+	if !p.lines.Scan() {
+		t.Fatalf("%s printed no address", name)
+	}
+	p.addr = netip.MustParseAddrPort(p.lines.Text())
+	return p
+}
+
+// probedBy reports whether s probed the program's executable.
+func (p *tlsProgram) probedBy(s *TLSSource) bool {
+	for _, lib := range s.Libraries() {
+		if strings.HasSuffix(lib, p.path) {
+			return true
+		}
+	}
+	return false
+}
+
+// run has the program make its calls and waits until they are done.
+func (p *tlsProgram) run(t *testing.T) {
+	t.Helper()
+	p.stdin.Write([]byte("go\n"))
+	if !p.lines.Scan() || p.lines.Text() != "done" {
+		t.Fatalf("%s did not finish its calls: %q", p.path, p.lines.Text())
+	}
+}
+
+// fakeToken returns a random bearer token for the test programs; tests
+// never print it.
+func fakeToken() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "tok_" + hex.EncodeToString(b[:])
 }

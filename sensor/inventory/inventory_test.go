@@ -336,32 +336,13 @@ func TestExportOpenAPI(t *testing.T) {
 	for _, ex := range exs {
 		inv.Add(ex)
 	}
-	var buf bytes.Buffer
-	if err := inv.ExportOpenAPI(&buf); err != nil {
-		t.Fatal(err)
-	}
-	doc, err := openapi3.NewLoader().LoadFromData(buf.Bytes())
-	if err != nil {
-		t.Fatalf("kin-openapi load: %v\n%s", err, buf.String())
-	}
-	if err := doc.Validate(context.Background()); err != nil {
-		t.Fatalf("kin-openapi validate: %v\n%s", err, buf.String())
-	}
+	doc, buf := exportValid(t, inv)
 	if doc.Paths.Find("/api/v1/orders/{orderId}") == nil {
 		t.Errorf("export lacks /api/v1/orders/{orderId}:\n%s", buf.String())
 	}
 
 	// Loaded back as a spec, the export documents everything it saw.
-	sp, err := spec.Parse("export.yaml", buf.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	set := spec.NewSet()
-	set.Add(sp)
-	re := New(Config{}, set)
-	for _, ex := range exs {
-		re.Add(ex)
-	}
+	re := reloaded(t, buf.Bytes(), exs)
 	for _, e := range re.Endpoints() {
 		switch e.SpecStatus {
 		case StatusDocumented, StatusZombie:
@@ -398,17 +379,7 @@ func TestExportServersAndSecurity(t *testing.T) {
 	for _, ex := range exs {
 		inv.Add(ex)
 	}
-	var buf bytes.Buffer
-	if err := inv.ExportOpenAPI(&buf); err != nil {
-		t.Fatal(err)
-	}
-	doc, err := openapi3.NewLoader().LoadFromData(buf.Bytes())
-	if err != nil {
-		t.Fatalf("kin-openapi load: %v\n%s", err, buf.String())
-	}
-	if err := doc.Validate(context.Background()); err != nil {
-		t.Fatalf("kin-openapi validate: %v\n%s", err, buf.String())
-	}
+	doc, buf := exportValid(t, inv)
 	urls := func(list openapi3.Servers) string {
 		var out []string
 		for _, s := range list {
@@ -456,16 +427,7 @@ func TestExportServersAndSecurity(t *testing.T) {
 
 	// Loaded back, each service's paths are documented for it alone: the
 	// other service calling them is a shadow API.
-	sp, err := spec.Parse("export.yaml", buf.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	set := spec.NewSet()
-	set.Add(sp)
-	re := New(Config{}, set)
-	for _, ex := range exs {
-		re.Add(ex)
-	}
+	re := reloaded(t, buf.Bytes(), exs)
 	re.Add(mkEx("GET", "/orders/19", 200, onB))
 	for _, e := range re.Endpoints() {
 		want := StatusDocumented
@@ -477,6 +439,40 @@ func TestExportServersAndSecurity(t *testing.T) {
 				e.SpecStatus, want)
 		}
 	}
+}
+
+// exportValid exports inv and checks that kin-openapi loads and validates
+// the document.
+func exportValid(t *testing.T, inv *Inventory) (*openapi3.T, *bytes.Buffer) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := inv.ExportOpenAPI(&buf); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(buf.Bytes())
+	if err != nil {
+		t.Fatalf("kin-openapi load: %v\n%s", err, buf.String())
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("kin-openapi validate: %v\n%s", err, buf.String())
+	}
+	return doc, &buf
+}
+
+// reloaded is a fresh inventory with the export as its spec, fed exs.
+func reloaded(t *testing.T, export []byte, exs []*exchange.Exchange) *Inventory {
+	t.Helper()
+	sp, err := spec.Parse("export.yaml", export)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := spec.NewSet()
+	set.Add(sp)
+	inv := New(Config{}, set)
+	for _, ex := range exs {
+		inv.Add(ex)
+	}
+	return inv
 }
 
 func TestSensitivePathRedacted(t *testing.T) {

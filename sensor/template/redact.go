@@ -60,19 +60,25 @@ func segEnd(s string, i int) int {
 	return len(s)
 }
 
-// PlainName reports a name made of letters and the punctuation names use
-// (_ - . [ ] $), at most 24 bytes: the common case, which NameOrKind
-// returns unchanged without a closer look. It takes a string or bytes, so
-// that a scanner of raw JSON keys need not copy them.
+// PlainName reports a name made of lower-case letters, at most three
+// capitals and the punctuation names use (_ - . [ ] $), at most 24 bytes:
+// the common case, which NameOrKind returns unchanged without a closer
+// look. Digits, or more capitals (a key of mixed-case letters), send a
+// name to Classify. It takes a string or bytes, so that a scanner of raw
+// JSON keys need not copy them.
 func PlainName[T string | []byte](name T) bool {
 	if len(name) > 24 {
 		return false
 	}
+	capitals := 0
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		switch {
-		case 'a' <= c|0x20 && c|0x20 <= 'z',
-			c == '_', c == '-', c == '.', c == '[', c == ']', c == '$':
+		case 'a' <= c && c <= 'z', c == '_', c == '-', c == '.', c == '[', c == ']', c == '$':
+		case 'A' <= c && c <= 'Z':
+			if capitals++; capitals > 3 {
+				return false
+			}
 		default:
 			return false
 		}

@@ -344,3 +344,17 @@ func TestRedact(t *testing.T) {
 		t.Errorf("Redact of a path with nothing to hide: %v allocations; want 0", n)
 	}
 }
+
+func TestNameOrKind(t *testing.T) {
+	for _, tt := range []struct{ name, want string }{
+		{"page", "page"}, {"includeDeletedRecords", "includeDeletedRecords"},
+		{"XMLHttpRequest", "XMLHttpRequest"}, {"fields[]", "fields[]"}, {"sha256", "sha256"},
+		{"line1", "line1"}, {"4711", "4711"},
+		{"qTTEoTOjgrPZpiGCNabcdefg", "{token}"}, {"abc123secret", "{string}"},
+		{"bob@example.com", "{email}"}, {"3f2a9c8b7d6e5f4a9b8c", "{hex}"},
+	} {
+		if got := NameOrKind(tt.name); got != tt.want {
+			t.Errorf("NameOrKind(%q) = %q; want %q", tt.name, got, tt.want)
+		}
+	}
+}
