@@ -272,6 +272,31 @@ func TestMergeEvents(t *testing.T) {
 	}
 }
 
+// TestPersistenceWithoutAddress: a service known only by its Host (TLS
+// read from a library that never touched the socket) is saved and loaded
+// back like any other; a state the sensor wrote must always load again.
+func TestPersistenceWithoutAddress(t *testing.T) {
+	inv := New(Config{}, nil)
+	inv.Add(mkEx("GET", "/orders/1", 200, func(ex *exchange.Exchange) {
+		ex.Client, ex.Server = netip.AddrPort{}, netip.AddrPort{}
+	}))
+	before := inv.Endpoints()
+	if before[0].Service != "shop.test" {
+		t.Fatalf("service %q; want the Host, shop.test", before[0].Service)
+	}
+	path := filepath.Join(t.TempDir(), "state.zst")
+	if err := inv.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	re := New(Config{}, nil)
+	if err := re.Load(path); err != nil {
+		t.Fatalf("Load of a state Save wrote: %v", err)
+	}
+	if after := re.Endpoints(); fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Errorf("round trip differs:\nbefore %+v\nafter  %+v", before, after)
+	}
+}
+
 func TestPersistence(t *testing.T) {
 	set := loadShop(t)
 	inv := New(Config{}, set)

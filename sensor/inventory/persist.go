@@ -90,8 +90,12 @@ func (inv *Inventory) Save(path string) (err error) {
 func (inv *Inventory) state() *stateFile {
 	st := &stateFile{Version: stateVersion}
 	for _, svc := range inv.services {
-		ss := serviceState{Server: svc.name, Host: svc.key.host, Rules: svc.collapser.Rules(),
+		ss := serviceState{Host: svc.key.host, Rules: svc.collapser.Rules(),
 			Aliases: svc.aliases}
+		if svc.key.server.IsValid() {
+			// Empty for a service known only by its Host (no address).
+			ss.Server = svc.key.server.String()
+		}
 		for _, ep := range svc.endpoints {
 			es := endpointState{Endpoint: ep.Endpoint, FromSpec: ep.fromSpec,
 				StatusN: map[int]int64{}, NonClient: ep.nonClient, DeprecHdr: ep.deprecHdr,
@@ -137,11 +141,13 @@ func (inv *Inventory) restore(st *stateFile, path string) error {
 	// leaves the inventory as it was.
 	servers := make([]netip.AddrPort, len(st.Services))
 	for i, ss := range st.Services {
-		server, err := netip.ParseAddrPort(ss.Server)
-		if err != nil {
-			return fmt.Errorf("inventory: load %s: service %q: %w", path, ss.Server, err)
+		if ss.Server != "" {
+			server, err := netip.ParseAddrPort(ss.Server)
+			if err != nil {
+				return fmt.Errorf("inventory: load %s: service %q: %w", path, ss.Server, err)
+			}
+			servers[i] = server
 		}
-		servers[i] = server
 		for j, r := range ss.Rules {
 			if err := r.Check(); err != nil {
 				return fmt.Errorf("inventory: load %s: service %q: collapse rule %d: %w",

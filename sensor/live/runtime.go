@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -71,13 +72,20 @@ func New(cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	restored, err := loadInventory(a.inv, cfg.Sensor.StateDir)
+	dir := cfg.Sensor.StateDir
+	restored, err := loadInventory(a.inv, dir)
 	if err != nil {
-		return nil, fmt.Errorf("live: restore inventory: %w", err)
+		// Load leaves the inventory empty when the file is damaged.
+		if err := r.setAside(filepath.Join(dir, InventoryFile), err); err != nil {
+			return nil, fmt.Errorf("live: restore inventory: %w", err)
+		}
 	}
-	seen, err := loadEmitted(cfg.Sensor.StateDir)
+	seen, err := loadEmitted(dir)
 	if err != nil {
-		return nil, err
+		if err := r.setAside(filepath.Join(dir, EmittedFile), err); err != nil {
+			return nil, err
+		}
+		seen = newEmitted()
 	}
 	if restored {
 		r.log.Info("state restored", "dir", cfg.Sensor.StateDir,
@@ -94,6 +102,24 @@ func New(cfg Config) (*Runtime, error) {
 	r.emitter = &emitter{enc: ocsf.NewEncoder(ocsf.Identity{SensorVersion: cfg.Version,
 		Hostname: host}), seen: seen, m: r.m, log: r.log, now: time.Now}
 	return r, nil
+}
+
+// setAside handles a state file that could not be loaded (err): a sensor
+// that cannot read its state starts afresh rather than not at all, which
+// for a DaemonSet would mean a pod restarting for ever, and the file is
+// kept beside, renamed <name>.bad-<unix seconds>, for whoever looks into
+// why. A file the sensor may not read is a setup error instead, returned.
+func (r *Runtime) setAside(path string, err error) error {
+	if errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	aside := fmt.Sprintf("%s.bad-%d", path, time.Now().Unix())
+	if rerr := os.Rename(path, aside); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	r.log.Warn("state file unreadable, set aside; starting without it", "error", err,
+		"kept_as", aside)
+	return nil
 }
 
 // Metrics returns the collectors the runtime updates.

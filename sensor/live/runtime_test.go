@@ -243,3 +243,36 @@ func TestMemoryGuard(t *testing.T) {
 		t.Errorf("admit() = false after GC at heap %d (limit %d); want true", g.heap(), g.limit)
 	}
 }
+
+// TestDamagedStateSetAside: a state directory whose files cannot be read
+// back does not stop the sensor: the files are kept under another name and
+// the run starts afresh, its findings sent as new.
+func TestDamagedStateSetAside(t *testing.T) {
+	pcap, want := writeCapture(t)
+	dir := filepath.Join(t.TempDir(), "state")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{InventoryFile, EmittedFile} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("not a state file"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, exch := runOnce(t, pcap, dir)
+	if got := bytes.Count(exch, []byte("\n")); got != want {
+		t.Errorf("%d exchanges logged; want %d", got, want)
+	}
+	if len(parseEvents(t, out)) == 0 {
+		t.Error("no events after starting afresh")
+	}
+	for _, f := range []string{InventoryFile, EmittedFile} {
+		kept, _ := filepath.Glob(filepath.Join(dir, f+".bad-*"))
+		if len(kept) != 1 {
+			t.Errorf("%s: %d files set aside; want 1", f, len(kept))
+			continue
+		}
+		if b, _ := os.ReadFile(kept[0]); string(b) != "not a state file" {
+			t.Errorf("%s: set-aside copy holds %q", f, b)
+		}
+	}
+}
