@@ -151,7 +151,12 @@ static long emit_part(__u32 i, void *data) {
         sc->hdr.len = 0;
         part = 0;
     }
-    if (bpf_ringbuf_output(&tls_ring, sc, sizeof(sc->hdr) + part, 0) < 0) {
+    /* Woken only once TLS_WAKEUP_BYTES wait: a wakeup per record cost the
+     * probed program more than the copy (user space polls meanwhile). */
+    __u64 wake = BPF_RB_NO_WAKEUP;
+    if (bpf_ringbuf_query(&tls_ring, BPF_RB_AVAIL_DATA) >= TLS_WAKEUP_BYTES)
+        wake = BPF_RB_FORCE_WAKEUP;
+    if (bpf_ringbuf_output(&tls_ring, sc, sizeof(sc->hdr) + part, wake) < 0) {
         tcount(TSTAT_RING_DROP, 1);
         return 0;
     }
@@ -493,7 +498,13 @@ static __always_inline int go_emit(__u64 conn, __u64 buf, __u64 n, __u32 dir) {
     __u64 id = bpf_get_current_pid_tgid();
     struct sock_addrs sa = {};
     __s32 fd = go_conn_fd(conn, id >> 32);
-    if (fd >= 0)
+    /* The socket's addresses are read once per connection: a call on a
+     * connection that already has them for this fd learns nothing new. */
+    struct ssl_key ck = {.ssl = conn, .pid = id >> 32};
+    struct ssl_conn *known = bpf_map_lookup_elem(&conns, &ck);
+    if (known && known->fd == fd && known->sa.family)
+        fd = -1;
+    else if (fd >= 0)
         read_sock(fd, &sa);
     return emit_call(id, conn, buf, n, dir, fd, &sa);
 }

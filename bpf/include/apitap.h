@@ -27,6 +27,10 @@ struct user_pt_regs {
 #define TLS_PART_MAX 4096
 #define TLS_PARTS_MAX 32
 
+/* Plaintext that waits in the ring before the reader is woken; below it,
+ * the reader finds records on its next poll (tlsPoll in sensor/ebpf). */
+#define TLS_WAKEUP_BYTES (64 << 10)
+
 /* Packet record header; the copied bytes (from the IP header on) follow. */
 struct pkt_event {
     __u64 ts_boot_ns; /* bpf_ktime_get_boot_ns at capture */

@@ -149,6 +149,10 @@ type TLSSource struct {
 	closeErr  error
 }
 
+// tlsPoll is how often Run looks for plaintext the kernel did not wake it
+// for (less than TLS_WAKEUP_BYTES waiting): the most a record waits.
+const tlsPoll = 20 * time.Millisecond
+
 // Layout of struct tls_event (bpf/include/apitap.h); TestEventLayout checks
 // these offsets against the bpf2go type.
 const (
@@ -395,8 +399,12 @@ func (s *TLSSource) Run(ctx context.Context, fn func(*Chunk)) error {
 
 	a := newAssembler(s, fn)
 	var rec ringbuf.Record
-	const tick = 500 * time.Millisecond
-	s.ring.SetDeadline(time.Now().Add(tick))
+	// The kernel wakes the reader only once TLS_WAKEUP_BYTES wait, so the
+	// ring is polled every tlsPoll; pieces of a call left incomplete for
+	// staleAfter are handed on as they are.
+	const staleAfter = 500 * time.Millisecond
+	lastFlush := time.Now()
+	s.ring.SetDeadline(time.Now().Add(tlsPoll))
 	for {
 		err := s.ring.ReadInto(&rec)
 		switch {
@@ -404,8 +412,11 @@ func (s *TLSSource) Run(ctx context.Context, fn func(*Chunk)) error {
 			a.record(rec.RawSample)
 			continue
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			a.flushStale(time.Now().Add(-tick))
-			s.ring.SetDeadline(time.Now().Add(tick))
+			if now := time.Now(); now.Sub(lastFlush) >= staleAfter {
+				a.flushStale(now.Add(-staleAfter))
+				lastFlush = now
+			}
+			s.ring.SetDeadline(time.Now().Add(tlsPoll))
 			continue
 		case errors.Is(err, ringbuf.ErrClosed):
 			a.flushAll()
