@@ -50,6 +50,9 @@ type goBinary struct {
 	firstLoad uint64
 }
 
+// maxReadCode bounds the code of Read that inspectGo reads and decodes.
+const maxReadCode = 1 << 20
+
 // inspectGo reads what the probes need from the executable at path. A
 // stripped binary still has its function table (.gopclntab); only the itab
 // check is lost then.
@@ -97,6 +100,10 @@ func inspectGo(path string) (b *goBinary, err error) {
 	r, okR := funcs[goTLSRead]
 	if !okW || !okR || r.size == 0 {
 		return nil, errNotGoTLS
+	}
+	if r.size > maxReadCode {
+		// Read is a couple of KiB; a size like this is a crafted table.
+		return nil, fmt.Errorf("%s claims %d bytes of code", goTLSRead, r.size)
 	}
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_LOAD {
