@@ -119,6 +119,13 @@ type Collapser struct {
 	groups map[string]*group
 	rules  []*Rule
 	cache  map[string]string // template → collapsed template, bounded
+	// parents holds the literals seen right before a parameter, keyed by
+	// position: a prefix and the literal (parentKey). Those name a
+	// collection (/orders/{orderId}) and never collapse, however many
+	// collections a service has: /api/v2/orders and /api/v2/payments are
+	// two endpoints, where /users/alice/profile and /users/bob/profile are
+	// one.
+	parents map[string]bool
 }
 
 // group tracks the distinct literals seen at one position.
@@ -132,7 +139,7 @@ type group struct {
 // NewCollapser returns a Collapser. spec may be nil.
 func NewCollapser(cfg CollapseConfig, spec *Router) *Collapser {
 	return &Collapser{cfg: cfg, spec: spec, groups: make(map[string]*group),
-		cache: make(map[string]string)}
+		cache: make(map[string]string), parents: make(map[string]bool)}
 }
 
 // Rules returns the rules learnt so far; the slice is the Collapser's.
@@ -156,7 +163,8 @@ func (c *Collapser) Apply(tmpl string) string {
 	out := tmpl
 	segs := Segments(tmpl)
 	for _, r := range c.rules {
-		if r.matches(segs) && !c.spec.Literal(segs[:r.Pos], segs[r.Pos]) {
+		if r.matches(segs) && !c.spec.Literal(segs[:r.Pos], segs[r.Pos]) &&
+			!c.parents[parentKey(segs[:r.Pos], segs[r.Pos])] {
 			segs[r.Pos] = "{" + r.Name + "}"
 			out = "/" + strings.Join(segs, "/")
 			break
@@ -175,6 +183,7 @@ func (c *Collapser) Apply(tmpl string) string {
 // nil). Call it once per new template, not per request.
 func (c *Collapser) Observe(tmpl string, hits func(tmpl string) int64) *Rule {
 	segs := Segments(tmpl)
+	c.noteParents(segs)
 	var made *Rule
 	// Only one generic position per merge: each group varies one position
 	// and everything else must be equal.
@@ -183,7 +192,7 @@ func (c *Collapser) Observe(tmpl string, hits func(tmpl string) int64) *Rule {
 		if IsParam(v) || excluded(v) || IsParam(segs[pos-1]) {
 			continue
 		}
-		if c.spec.Literal(segs[:pos], v) {
+		if c.spec.Literal(segs[:pos], v) || c.parents[parentKey(segs[:pos], v)] {
 			continue
 		}
 		key := strings.Join(segs[:pos], "/") + "\x00" + strings.Join(segs[pos+1:], "/")
@@ -200,11 +209,43 @@ func (c *Collapser) Observe(tmpl string, hits func(tmpl string) int64) *Rule {
 			continue
 		}
 		g.values[v] = true
+		// Siblings found to be collections since they joined leave first.
+		for w := range g.values {
+			if c.parents[parentKey(g.prefix, w)] {
+				delete(g.values, w)
+			}
+		}
 		if len(g.values) >= c.cfg.threshold() {
 			made = c.collapse(g, hits)
 		}
 	}
 	return made
+}
+
+// noteParents records the literals of segs that stand right before a
+// parameter. A new one that a rule covers is no longer collapsed: the cache
+// of collapsed templates starts afresh.
+func (c *Collapser) noteParents(segs []string) {
+	for pos := 1; pos+1 < len(segs); pos++ {
+		v := segs[pos]
+		if IsParam(v) || !IsParam(segs[pos+1]) {
+			continue
+		}
+		k := parentKey(segs[:pos], v)
+		if c.parents[k] {
+			continue
+		}
+		if len(c.parents) >= c.cfg.maxGroups()*4 {
+			clear(c.parents)
+		}
+		c.parents[k] = true
+		clear(c.cache)
+	}
+}
+
+// parentKey keys the literal v after prefix in Collapser.parents.
+func parentKey(prefix []string, v string) string {
+	return strings.Join(prefix, "/") + "\x00" + v
 }
 
 // collapse turns a full group into a rule.
@@ -225,6 +266,14 @@ func (c *Collapser) collapse(g *group, hits func(string) int64) *Rule {
 			if median > 0 && n >= c.cfg.frequentFactor()*median {
 				keep[v] = true
 			}
+		}
+	}
+	// Collections under the same prefix stay out of the rule, also when it
+	// is restored without what this Collapser has seen.
+	pre := parentKey(g.prefix, "")
+	for k := range c.parents {
+		if strings.HasPrefix(k, pre) {
+			keep[k[len(pre):]] = true
 		}
 	}
 	used := make([]string, 0)

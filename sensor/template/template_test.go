@@ -177,6 +177,42 @@ func TestCollapse(t *testing.T) {
 			t.Errorf("got %q; want /users/{user}/profile", g)
 		}
 	})
+	t.Run("collections never collapse", func(t *testing.T) {
+		// Ten collections, each also fetched by id: a REST API with many
+		// resources, not one parameter.
+		resources := []string{"customers", "orders", "invoices", "products", "users",
+			"accounts", "shipments", "payments", "carts", "reviews"}
+		var paths []string
+		for i, r := range resources {
+			paths = append(paths, fmt.Sprintf("/api/v2/%s/%d", r, 4711+i), "/api/v2/"+r)
+		}
+		c := NewCollapser(CollapseConfig{}, nil)
+		got := observeAll(c, paths, nil)
+		for _, r := range resources {
+			if g := got["/api/v2/"+r]; g != "/api/v2/"+r {
+				t.Errorf("/api/v2/%s became %q; want it kept", r, g)
+			}
+		}
+		if len(c.Rules()) != 0 {
+			t.Errorf("rules %+v; want none", c.Rules())
+		}
+	})
+	t.Run("a collection known late is taken out of the rule", func(t *testing.T) {
+		// Seven names and a collection fill the group; once the
+		// collection's id path shows what it is, the rule passes it by.
+		var paths []string
+		for _, n := range names[:7] {
+			paths = append(paths, "/teams/"+n)
+		}
+		paths = append(paths, "/teams/projects", "/teams/projects/4711", "/teams/"+names[7])
+		got := observeAll(NewCollapser(CollapseConfig{}, nil), paths, nil)
+		if g := got["/teams/projects"]; g != "/teams/projects" {
+			t.Errorf("/teams/projects became %q; want it kept", g)
+		}
+		if g := got["/teams/"+names[7]]; g != "/teams/{team}" {
+			t.Errorf("/teams/%s became %q; want /teams/{team}", names[7], g)
+		}
+	})
 	t.Run("below threshold stays literal", func(t *testing.T) {
 		var paths []string
 		for _, n := range names[:7] {
