@@ -124,8 +124,10 @@ type TLSStats struct {
 }
 
 // TLSSource captures TLS plaintext with uprobes, from OpenSSL 1.1.1 and 3.x
-// libssl and from Go programs' crypto/tls (stripped ones too). Create it with NewTLSSource, consume it with Run (once), release it
-// with Close. Stats and Libraries are safe for concurrent use.
+// (libssl, or linked into an executable) and from Go programs' crypto/tls,
+// stripped ones too. Create it with NewTLSSource, consume it with Run
+// (once), release it with Close. Stats and Libraries are safe for
+// concurrent use.
 type TLSSource struct {
 	cfg   TLSConfig
 	log   *slog.Logger

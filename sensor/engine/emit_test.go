@@ -112,7 +112,8 @@ func TestQueryKeys(t *testing.T) {
 		{"cb=1&sk_live_4eC39HqLyjWDarjtT1zdp7dc", "[cb {token}]"},
 		{"user@example.com=1&3f2a9c8b7d6e5f4a9b8c", "[{email} {hex}]"},
 		{"sha256=x&x509=y&abc123secret", "[sha256 x509 {string}]"},
-		{"include_deleted_records_after=2024-01-01&utm_source=x&12=3", "[include_deleted_records_after utm_source 12]"},
+		{"include_deleted_records_after=2024-01-01&utm_source=x&12=3",
+			"[include_deleted_records_after utm_source 12]"},
 		{"&&=x&", "[]"},
 	} {
 		if got := fmt.Sprint(queryKeys(nil, tt.q)); got != tt.want {
