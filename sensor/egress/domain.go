@@ -3,6 +3,7 @@ package egress
 import (
 	"net/netip"
 	"strings"
+	"unicode"
 
 	"golang.org/x/net/publicsuffix"
 )
@@ -46,6 +47,21 @@ func Registrable(host string) string {
 func NormalizeHost(host string) string { return normalizeHost(host) }
 
 func normalizeHost(host string) string {
+	// One pass strips one layer ("[x]", ":port", spaces, trailing dots);
+	// what it leaves can hold another ("[:]" leaves ":"). Passes repeat
+	// until nothing changes, so that a normalized name normalizes to
+	// itself: names are compared after this, and stored ones again. A pass
+	// that changes the name shortens it, so this ends.
+	for {
+		next := normalizeOnce(host)
+		if next == host {
+			return host
+		}
+		host = next
+	}
+}
+
+func normalizeOnce(host string) string {
 	host = strings.TrimSpace(host)
 	if host == "" {
 		return ""
@@ -60,7 +76,7 @@ func normalizeHost(host string) string {
 		// "name:port" or "v4:port"; a bare IPv6 literal has several colons.
 		host = host[:strings.IndexByte(host, ':')]
 	}
-	host = strings.TrimRight(host, ". \t")
+	host = strings.TrimRightFunc(host, func(r rune) bool { return r == '.' || unicode.IsSpace(r) })
 	return strings.ToLower(host)
 }
 
