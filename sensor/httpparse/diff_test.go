@@ -127,6 +127,11 @@ func diffRequest(t *testing.T, in []byte, must bool) {
 	if req.ProtoMajor != 1 || req.ProtoMinor > 9 || !tokenNames(req.Header) || te10 {
 		return // net/http also takes HTTP/0.x and HTTP/2.0 request lines
 	}
+	// net/http takes an empty request-target ("CONNECT  HTTP/1.0", two
+	// spaces) for CONNECT, where RFC 9112 §3 requires one: rejected here.
+	if req.RequestURI == "" {
+		return
+	}
 	got := parseOne(in)
 	if got.reqs == 0 {
 		t.Fatalf("parse %q: no request; net/http read %s %s", in, req.Method, req.RequestURI)
