@@ -254,27 +254,12 @@ func hasSuffix(b []byte, s string) bool {
 }
 
 // foldEqual is strings.EqualFold(s, lower) for a lower-case ASCII word,
-// with the ASCII comparison done first; only a non-ASCII s, which might
-// fold into lower (the Kelvin sign, the long s), takes the Unicode path.
+// with the ASCII comparison (asciiFoldEqual) done first; only a non-ASCII s,
+// which might fold into lower (the Kelvin sign, the long s), takes the
+// Unicode path.
 func foldEqual(s, lower string) bool {
-	if len(s) == len(lower) {
-		ascii := true
-		for i := 0; i < len(lower); i++ {
-			c := s[i]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c == lower[i] {
-				continue
-			}
-			if c < 0x80 {
-				return false
-			}
-			ascii = false
-		}
-		if ascii {
-			return true
-		}
+	if len(s) == len(lower) && asciiFoldEqual(s, lower) {
+		return true
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
