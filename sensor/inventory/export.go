@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"net"
 	"slices"
 	"sort"
@@ -105,43 +106,32 @@ func (inv *Inventory) ExportOpenAPI(w io.Writer) error {
 // mergeForExport folds src, the same template and method on another
 // service, into dst as far as the export reads them: the operation is
 // deprecated only when it is a zombie on every service, and everything
-// else seen on any service is documented.
+// else seen on any service is documented, merged as the inventory merges
+// endpoints (add, mergeFields). The snapshots' maps are their own; their
+// lists may share the inventory's arrays, so they are copied before they
+// grow.
 func mergeForExport(dst, src *Endpoint) {
 	if src.SpecStatus != StatusZombie {
 		dst.SpecStatus = src.SpecStatus
 	}
-	statuses := maps.Clone(dst.Statuses)
-	if statuses == nil {
-		statuses = map[string]int64{}
-	}
 	for code, n := range src.Statuses {
-		statuses[code] += n
+		dst.Statuses[code] += n
 	}
-	dst.Statuses = statuses
-	union := func(a, b []string) []string {
-		out := slices.Clone(a)
-		for _, s := range b {
-			if !slices.Contains(out, s) {
-				out = append(out, s)
-			}
+	for _, l := range []struct {
+		dst *[]string
+		src []string
+	}{
+		{&dst.QueryParams, src.QueryParams}, {&dst.Auth, src.Auth},
+		{&dst.ContentTypes.Request, src.ContentTypes.Request},
+		{&dst.ContentTypes.Response, src.ContentTypes.Response},
+	} {
+		*l.dst = slices.Clone(*l.dst)
+		for _, s := range l.src {
+			add(l.dst, s, math.MaxInt)
 		}
-		slices.Sort(out)
-		return out
 	}
-	dst.QueryParams = union(dst.QueryParams, src.QueryParams)
-	dst.Auth = union(dst.Auth, src.Auth)
-	dst.ContentTypes.Request = union(dst.ContentTypes.Request, src.ContentTypes.Request)
-	dst.ContentTypes.Response = union(dst.ContentTypes.Response, src.ContentTypes.Response)
-	fields := func(a, b map[string]string) map[string]string {
-		if len(b) == 0 {
-			return a
-		}
-		out := maps.Clone(b)
-		maps.Copy(out, a)
-		return out
-	}
-	dst.RequestFields = fields(dst.RequestFields, src.RequestFields)
-	dst.ResponseFields = fields(dst.ResponseFields, src.ResponseFields)
+	dst.RequestFields = mergeFields(dst.RequestFields, src.RequestFields, math.MaxInt)
+	dst.ResponseFields = mergeFields(dst.ResponseFields, src.ResponseFields, math.MaxInt)
 }
 
 func serverObjects(urls []string) []map[string]string {
